@@ -17,6 +17,12 @@ var (
 	// token exists but was already rotated or revoked.
 	ErrReused = errors.New("store: refresh token already rotated or revoked")
 
+	// ErrUnavailable is wrapped by backends around errors that mean the
+	// backend cannot be reached right now (a refused or broken connection, a
+	// server shutting down, a lock timeout), so callers can answer "try again"
+	// and fail closed rather than report an internal error.
+	ErrUnavailable = errors.New("store: backend unavailable")
+
 	// ErrCodeMismatch is returned by [Store.ConsumeCode] when an active code
 	// exists but the presented digest does not match it; the attempt has been
 	// counted.

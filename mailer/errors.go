@@ -1,0 +1,116 @@
+package mailer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+)
+
+var (
+	// ErrHeaderInjection is returned when a header value (To, Subject,
+	// FromName, FromEmail, LocalName) holds a CR, LF or NUL. [SMTP.Send]
+	// checks before it dials, so no connection is made.
+	ErrHeaderInjection = errors.New("mailer: CR, LF or NUL in a header value")
+
+	// ErrInvalidAddress is returned by [SMTP.Send] when [Message.To] is not
+	// an email address that net/mail can parse.
+	ErrInvalidAddress = errors.New("mailer: invalid email address")
+
+	// ErrInvalidConfig is matched by every [*ConfigError] returned by
+	// [NewSMTP].
+	ErrInvalidConfig = errors.New("mailer: invalid configuration")
+
+	// ErrNoSTARTTLS is returned by [SMTP.Send] when TLS is required (the
+	// default) and the server does not advertise STARTTLS. The message is not
+	// sent in clear text.
+	ErrNoSTARTTLS = errors.New("mailer: server does not offer STARTTLS")
+
+	// ErrInsecureAuth is returned by [SMTP.Send] when credentials are
+	// configured but the session is not encrypted and the server is not on
+	// the loopback interface. The credentials are not sent.
+	ErrInsecureAuth = errors.New("mailer: refusing to send credentials without TLS")
+
+	// ErrQueueFull is returned by [Async.Send] when its queue holds
+	// [AsyncConfig.QueueSize] messages. The message is dropped (and logged).
+	ErrQueueFull = errors.New("mailer: queue full")
+
+	// ErrClosed is returned by [Async.Send] after [Async.Shutdown] began.
+	ErrClosed = errors.New("mailer: closed")
+
+	// ErrTemplate is matched by every template error: a parse or sample
+	// execution failure in [LoadTemplates] (the message names the file) and
+	// an execution failure in [Templates.Render].
+	ErrTemplate = errors.New("mailer: template")
+
+	// ErrUnknownKind is returned by [Templates.Render] for a [Kind] it does
+	// not know.
+	ErrUnknownKind = errors.New("mailer: unknown template kind")
+)
+
+// SMTPError reports a status answered by the server. Codes 400 to 499 are
+// transient failures worth retrying later; 500 to 599 are permanent.
+type SMTPError struct {
+	Code    int    // the reply code, e.g. 550
+	Message string // the text the server sent after the code
+	Op      string // the step that was refused: "greeting", "hello", "starttls", "auth", "mail", "rcpt" or "data"
+}
+
+func (e *SMTPError) Error() string {
+	return fmt.Sprintf("mailer: %s: server replied %d %s", e.Op, e.Code, e.Message)
+}
+
+// Temporary reports whether the code is a transient failure (4xx).
+func (e *SMTPError) Temporary() bool { return e.Code >= 400 && e.Code <= 499 }
+
+// ConfigError reports an invalid [SMTPConfig] field. It matches
+// [ErrInvalidConfig] with errors.Is, and Err as well, so a FromName holding a
+// line break matches [ErrHeaderInjection] too.
+type ConfigError struct {
+	Field string // the SMTPConfig field, e.g. "Port"
+	Err   error  // what is wrong with it
+}
+
+func (e *ConfigError) Error() string {
+	return "mailer: invalid SMTPConfig." + e.Field + ": " + strings.TrimPrefix(e.Err.Error(), "mailer: ")
+}
+
+// Unwrap returns [ErrInvalidConfig] and Err.
+func (e *ConfigError) Unwrap() []error { return []error{ErrInvalidConfig, e.Err} }
+
+// IsTemporary reports whether err is worth retrying later: a 4xx
+// [*SMTPError], a timeout (a net.Error whose Timeout is true, which includes
+// context.DeadlineExceeded), a refused, reset or broken connection, an
+// unexpected end of the connection, or a temporary DNS failure. A 5xx reply,
+// [ErrHeaderInjection], [ErrInvalidAddress], a configuration or TLS error,
+// context.Canceled and nil are not temporary.
+func IsTemporary(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if smtpErr, ok := errors.AsType[*SMTPError](err); ok {
+		return smtpErr.Temporary()
+	}
+	if dnsErr, ok := errors.AsType[*net.DNSError](err); ok {
+		return dnsErr.IsTemporary || dnsErr.IsTimeout
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	if netErr, ok := errors.AsType[net.Error](err); ok && netErr.Timeout() {
+		return true
+	}
+	for _, target := range []error{
+		syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE,
+		io.EOF, io.ErrUnexpectedEOF,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,201 @@
+package mailer
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	texttemplate "text/template"
+)
+
+// Data is what a template sees. The reference project's template variables
+// map to these fields: app name (EMAIL_FROM_NAME) to {{.AppName}},
+// username to {{.Username}}, code to {{.Code}} and expiration_minutes to
+// {{.ExpirationMinutes}}.
+type Data struct {
+	AppName           string // the service's name, as in EMAIL_FROM_NAME
+	Username          string
+	Code              string // the one-time code; empty for Welcome
+	ExpirationMinutes int    // how long the code is valid
+}
+
+// Kind names one email of the flows.
+type Kind string
+
+// The kinds of email; each has the files <kind>.txt and <kind>.html.
+const (
+	Verification  Kind = "verification"
+	PasswordReset Kind = "password_reset"
+	Welcome       Kind = "welcome"
+)
+
+var kinds = [...]Kind{Verification, PasswordReset, Welcome}
+
+// subjectTemplate is the block of a .txt file that gives the subject.
+const subjectTemplate = "subject"
+
+//go:embed templates/*.txt templates/*.html
+var defaultTemplates embed.FS
+
+// sampleData is what LoadTemplates executes every template with, so that a
+// template that cannot render fails at start, not at the first email.
+var sampleData = Data{AppName: "Example", Username: "sample-user", Code: "123456", ExpirationMinutes: 60}
+
+// Templates renders the emails of each [Kind]. Create it with
+// [LoadTemplates]; it is then read-only and safe for concurrent use. The
+// zero value holds no template: its Render returns [ErrUnknownKind].
+type Templates struct {
+	byKind map[Kind]kindTemplates
+}
+
+type kindTemplates struct {
+	text *texttemplate.Template // body, with the "subject" block
+	html *htmltemplate.Template
+}
+
+// LoadTemplates returns the embedded default templates with, when dir is
+// not empty, the files of dir that carry a template name replacing the
+// defaults one by one: verification.txt, verification.html,
+// password_reset.txt, password_reset.html, welcome.txt and welcome.html.
+// Other files in dir are ignored.
+//
+// The .txt file is a text/template giving the plain-text body; its
+// {{define "subject"}} block gives the subject (the defaults are "Verify
+// your email", "Reset your password" and "Welcome to {{.AppName}}"). An
+// override that defines no subject keeps the default one, and an override
+// holding only a {{define "subject"}} block changes the subject alone. The
+// .html file is an html/template, so every value is escaped. Templates get
+// a [Data]; they must not build links from anything a request carried.
+//
+// LoadTemplates returns an error matching [ErrTemplate] and naming the file
+// when a file cannot be parsed or fails to execute with sample data, and
+// an error wrapping the fs error when dir or a file in it cannot be read.
+func LoadTemplates(dir string) (*Templates, error) {
+	var overrides fs.FS
+	if dir != "" {
+		info, err := os.Stat(dir)
+		if err != nil {
+			return nil, fmt.Errorf("mailer: template directory: %w", err)
+		}
+		if !info.IsDir() {
+			return nil, fmt.Errorf("mailer: template directory %s: not a directory", dir)
+		}
+		overrides = os.DirFS(dir)
+	}
+	// read returns the default source of name and the override's, if any.
+	read := func(name string) (def, override []byte, where string, err error) {
+		def, err = defaultTemplates.ReadFile("templates/" + name)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("mailer: embedded template %s: %w", name, err)
+		}
+		if overrides == nil {
+			return def, nil, name, nil
+		}
+		override, err = fs.ReadFile(overrides, name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return def, nil, name, nil
+		case err != nil:
+			return nil, nil, "", fmt.Errorf("mailer: template %s: %w", filepath.Join(dir, name), err)
+		}
+		return def, override, filepath.Join(dir, name), nil
+	}
+
+	t := &Templates{byKind: make(map[Kind]kindTemplates, len(kinds))}
+	for _, kind := range kinds {
+		var kt kindTemplates
+		where := make(map[string]string, 2) // template name to the file it came from
+
+		name := string(kind) + ".txt"
+		def, override, file, err := read(name)
+		if err != nil {
+			return nil, err
+		}
+		where[name] = file
+		kt.text = texttemplate.New(name).Option("missingkey=error")
+		if _, err := kt.text.Parse(string(def)); err != nil {
+			return nil, fmt.Errorf("%w %s: %w", ErrTemplate, name, err)
+		}
+		if override != nil {
+			// Parsing into the same set replaces the body and the blocks the
+			// override defines and keeps the others (an empty body keeps the
+			// default body).
+			if _, err := kt.text.Parse(string(override)); err != nil {
+				return nil, fmt.Errorf("%w %s: %w", ErrTemplate, file, err)
+			}
+		}
+
+		name = string(kind) + ".html"
+		def, override, file, err = read(name)
+		if err != nil {
+			return nil, err
+		}
+		where[name] = file
+		kt.html = htmltemplate.New(name).Option("missingkey=error")
+		if _, err := kt.html.Parse(string(def)); err != nil {
+			return nil, fmt.Errorf("%w %s: %w", ErrTemplate, name, err)
+		}
+		if override != nil {
+			if _, err := kt.html.Parse(string(override)); err != nil {
+				return nil, fmt.Errorf("%w %s: %w", ErrTemplate, file, err)
+			}
+		}
+
+		if _, failed, err := kt.render(sampleData); err != nil {
+			return nil, fmt.Errorf("%w %s: %w", ErrTemplate, where[failed], err)
+		}
+		t.byKind[kind] = kt
+	}
+	return t, nil
+}
+
+// Render returns the message of kind for the recipient to, rendered with
+// data. White space in the rendered subject, line breaks included, is
+// collapsed to single spaces, so a subject block may span lines and data
+// cannot add a header. Render returns [ErrUnknownKind] for a kind not
+// listed in [Kind], [ErrHeaderInjection] when the subject holds a NUL (from
+// data), and an error matching [ErrTemplate] when a template fails to
+// execute. The recipient is not checked here; [SMTP.Send] checks it.
+func (t *Templates) Render(kind Kind, to string, data Data) (Message, error) {
+	kt, ok := t.byKind[kind]
+	if !ok {
+		return Message{}, fmt.Errorf("%w: %q", ErrUnknownKind, kind)
+	}
+	m, failed, err := kt.render(data)
+	if err != nil {
+		return Message{}, fmt.Errorf("%w %s: %w", ErrTemplate, failed, err)
+	}
+	if hasLineBreak(m.Subject) {
+		return Message{}, fmt.Errorf("%w: Subject", ErrHeaderInjection)
+	}
+	m.To = to
+	return m, nil
+}
+
+// render executes the templates; on failure it names the template that
+// failed.
+func (kt kindTemplates) render(data Data) (m Message, failed string, err error) {
+	var subject, text, html bytes.Buffer
+	if kt.text.Lookup(subjectTemplate) == nil {
+		return Message{}, kt.text.Name(), fmt.Errorf("no {{define %q}} block", subjectTemplate)
+	}
+	if err := kt.text.ExecuteTemplate(&subject, subjectTemplate, data); err != nil {
+		return Message{}, kt.text.Name(), err
+	}
+	if err := kt.text.Execute(&text, data); err != nil {
+		return Message{}, kt.text.Name(), err
+	}
+	if err := kt.html.Execute(&html, data); err != nil {
+		return Message{}, kt.html.Name(), err
+	}
+	return Message{
+		Subject: strings.Join(strings.Fields(subject.String()), " "),
+		Text:    text.String(),
+		HTML:    html.String(),
+	}, "", nil
+}
