@@ -1,0 +1,256 @@
+package httpauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"maps"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// field is one string member of a request body: its exact JSON name, whether
+// it must be present, and where its value goes.
+type field struct {
+	name     string
+	required bool
+	dst      *string
+}
+
+// The codes of the field errors in a 400 bad_request problem.
+const (
+	fieldRequired  = "required"
+	fieldUnknown   = "unknown_field"
+	fieldDuplicate = "duplicate_field"
+	fieldType      = "invalid_type"
+)
+
+// The body formats a route accepts.
+const (
+	acceptJSON = 1 << iota
+	acceptForm
+)
+
+// decodeBody reads the request body into fields. The body must be a JSON
+// object (or, when accept has acceptForm, an URL-encoded form), no larger than
+// the handler's limit. The errors are *requestError values: 415 for another
+// content type, 413 for a body over the limit, 400 for anything malformed.
+func (h *Handler) decodeBody(w http.ResponseWriter, r *http.Request, accept int, fields []field) error {
+	form, err := mediaType(r.Header.Values("Content-Type"), accept)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(w, r, h.maxBody)
+	if err != nil {
+		return err
+	}
+	if !utf8.Valid(body) {
+		return badRequest("The request body is not valid UTF-8.")
+	}
+	if form {
+		return decodeForm(body, fields)
+	}
+	return decodeJSON(body, fields)
+}
+
+// mediaType checks the Content-Type and reports whether the body is a form.
+func mediaType(values []string, accept int) (form bool, err error) {
+	unsupported := func() error {
+		detail := "The request body must be application/json."
+		if accept&acceptForm != 0 {
+			detail = "The request body must be application/json or application/x-www-form-urlencoded."
+		}
+		return &requestError{p: newProblem(codeUnsupportedMedia, detail)}
+	}
+	if len(values) != 1 {
+		return false, unsupported()
+	}
+	mt, params, err := mime.ParseMediaType(values[0])
+	if err != nil {
+		return false, unsupported()
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return false, unsupported()
+	}
+	switch {
+	case mt == "application/json" && accept&acceptJSON != 0:
+		return false, nil
+	case mt == "application/x-www-form-urlencoded" && accept&acceptForm != 0:
+		return true, nil
+	}
+	return false, unsupported()
+}
+
+// readBody reads the whole body, at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return nil, tooLarge(limit)
+		}
+		return nil, badRequest("The request body could not be read.")
+	}
+	return body, nil
+}
+
+func tooLarge(limit int64) error {
+	return &requestError{p: newProblem(codePayloadTooLarge,
+		"The request body is larger than "+strconv.FormatInt(limit, 10)+" bytes.")}
+}
+
+// decodeJSON decodes a JSON object of string members into fields, strictly:
+// member names must match exactly (encoding/json alone would accept "EMAIL"
+// for "email"), each may appear once, unknown members and trailing data are
+// refused, required members must be present and every value must be a string
+// (null is taken as absent for optional members). Error details name the
+// member but never repeat a value.
+func decodeJSON(body []byte, fields []field) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	malformed := func() error { return badRequest("The request body is not a valid JSON object.") }
+
+	tok, err := dec.Token()
+	if err != nil {
+		return malformed()
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return badRequest("The request body must be a JSON object.")
+	}
+	given := make([]bool, len(fields)) // named in the body, even as null
+	seen := make([]bool, len(fields))  // given a string value
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return malformed()
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return malformed()
+		}
+		i := indexField(fields, key)
+		if i < 0 {
+			name := quoteName(key)
+			return badRequest("Unknown field "+name+".",
+				fieldError{Field: cutName(key), Code: fieldUnknown, Message: "This field is not accepted here."})
+		}
+		f := fields[i]
+		if given[i] {
+			return badRequest("Field \""+f.name+"\" is given more than once.",
+				fieldError{Field: f.name, Code: fieldDuplicate, Message: "This field is given more than once."})
+		}
+		given[i] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return malformed()
+		}
+		if string(raw) == "null" && !f.required {
+			continue
+		}
+		if len(raw) == 0 || raw[0] != '"' {
+			return badRequest("Field \""+f.name+"\" must be a string.",
+				fieldError{Field: f.name, Code: fieldType, Message: "This field must be a string."})
+		}
+		if err := json.Unmarshal(raw, f.dst); err != nil {
+			return malformed()
+		}
+		seen[i] = true
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return malformed()
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			return badRequest("The request body holds data after the JSON object.")
+		}
+		return malformed()
+	}
+	return missing(fields, seen)
+}
+
+// decodeForm decodes an URL-encoded form into fields with the rules of
+// decodeJSON. The OAuth2 password-grant members "scope", "client_id" and
+// "client_secret" are accepted and ignored, and "grant_type", when present,
+// must be "password", so OAuth2 clients (and Swagger UI) can log in.
+func decodeForm(body []byte, fields []field) error {
+	values, err := url.ParseQuery(string(body))
+	if err != nil {
+		return badRequest("The request body is not a valid URL-encoded form.")
+	}
+	// Sorted, so that a body with several faults always gets the same answer.
+	keys := slices.Sorted(maps.Keys(values))
+	seen := make([]bool, len(fields))
+	for _, key := range keys {
+		vs := values[key]
+		if !utf8.ValidString(key) || !utf8.ValidString(vs[0]) {
+			return badRequest("The request body is not valid UTF-8.")
+		}
+		if len(vs) > 1 {
+			return badRequest("Field "+quoteName(key)+" is given more than once.",
+				fieldError{Field: cutName(key), Code: fieldDuplicate, Message: "This field is given more than once."})
+		}
+		i := indexField(fields, key)
+		if i < 0 {
+			switch key {
+			case "scope", "client_id", "client_secret":
+				continue
+			case "grant_type":
+				if vs[0] == "password" {
+					continue
+				}
+				return badRequest("Field \"grant_type\" must be \"password\".",
+					fieldError{Field: key, Code: fieldType, Message: "Only the password grant is supported."})
+			}
+			return badRequest("Unknown field "+quoteName(key)+".",
+				fieldError{Field: cutName(key), Code: fieldUnknown, Message: "This field is not accepted here."})
+		}
+		seen[i] = true
+		*fields[i].dst = vs[0]
+	}
+	return missing(fields, seen)
+}
+
+// missing returns the 400 for the first required field not seen, in field
+// order, so the answer is stable.
+func missing(fields []field, seen []bool) error {
+	for i, f := range fields {
+		if f.required && !seen[i] {
+			return badRequest("Field \""+f.name+"\" is required.",
+				fieldError{Field: f.name, Code: fieldRequired, Message: "This field is required."})
+		}
+	}
+	return nil
+}
+
+func indexField(fields []field, name string) int {
+	for i, f := range fields {
+		if f.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// cutName cuts a member name sent by the client to 64 characters, so that a
+// huge name does not come back whole in an error.
+func cutName(s string) string {
+	const max = 64
+	if utf8.RuneCountInString(s) > max {
+		return truncateRunes(s, max) + "…"
+	}
+	return s
+}
+
+// quoteName quotes a member name sent by the client for an error detail.
+func quoteName(s string) string { return strconv.Quote(cutName(s)) }

@@ -1,0 +1,56 @@
+// Package httpauth is the net/http adapter of forgeauth: it serves the
+// authentication endpoints of an [auth.Service] and gives the middleware that
+// protects an application's own routes.
+//
+// # Mounting
+//
+// [New] makes a [Handler] for a service; [Handler.Mount] registers it on any
+// router with a Handle(pattern, handler) method ([Mux]: *http.ServeMux,
+// chi.Router). The application wraps its own routes with
+// [Handler.RequireUser] and reads the user with [UserFrom]:
+//
+//	h, err := httpauth.New(svc, httpauth.Options{})
+//	if err != nil { ... }
+//	mux := http.NewServeMux()
+//	h.Mount(mux) // /api/v1/auth/..., /api/v1/users/me, /api/v1/openapi.json
+//	mux.Handle("GET /notes", h.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//		u, _ := httpauth.UserFrom(r.Context())
+//		fmt.Fprintf(w, "notes of %s\n", u.Username)
+//	})))
+//
+// In Basic mode the handler serves register, login and users/me; in Complete
+// mode also email verification, refresh, logout, logout-all, forgot, reset
+// and change password, and the device list. {prefix}/openapi.json is the
+// OpenAPI 3.1 document of the endpoints served.
+//
+// # Middleware
+//
+// [Handler.RequireUser] loads the user on every request, so a disabled user
+// or a revoked session is refused at once; when the store cannot be reached
+// it answers 503 (it fails closed). [Handler.RequireClaims] only verifies the
+// token, without the store, for routes that can accept that a revocation
+// takes effect when the token expires. [Handler.OptionalUser] serves
+// anonymous requests too, and [Handler.RequireSuperuser] only superusers.
+// Only "Authorization: Bearer" is read, never a query parameter.
+//
+// # Requests and errors
+//
+// Bodies are JSON objects whose members are matched exactly: unknown, repeated
+// or differently-cased members, trailing data, a wrong type, a missing member
+// or invalid UTF-8 are answered 400; another content type 415; a body over
+// [Options.MaxBodyBytes] 413. Login also takes an OAuth2 password-grant style
+// form. Errors are [RFC 9457] application/problem+json documents with a stable
+// code, mapped from the service's errors in one place; any other error is
+// logged and answered 500 "internal" without its text. 401 answers carry a
+// WWW-Authenticate challenge ([RFC 6750]), 429 and 503 a Retry-After.
+//
+// # Client IP and devices
+//
+// The client IP (for the per-IP limit and the device list) is the peer
+// address unless the peer is one of [Options.TrustedProxies]; see [ClientIP].
+// A login's device name and type come from the body or, when absent, from the
+// User-Agent ("Chrome on macOS", "mobile").
+//
+// [RFC 9457]: https://www.rfc-editor.org/rfc/rfc9457
+// [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
+package httpauth

@@ -1,0 +1,298 @@
+package httpauth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/forgeauth/forgeauth/auth"
+	"github.com/forgeauth/forgeauth/ratelimit"
+)
+
+// ErrInvalidOptions is returned, wrapped with the reason, by [New] for a nil
+// service or an unusable [Options] value.
+var ErrInvalidOptions = errors.New("httpauth: invalid options")
+
+// The defaults of [Options].
+const (
+	DefaultPrefix       = "/api/v1"
+	DefaultMaxBodyBytes = 16 << 10
+	defaultIPLimit      = 60
+	defaultIPWindow     = time.Minute
+)
+
+// Options configures a [Handler]. The zero value is the secure default:
+// routes under /api/v1, 60 requests per minute per client IP over the auth
+// endpoints, request bodies up to 16 KiB, X-Forwarded-For ignored.
+type Options struct {
+	// Prefix is the path under which the routes live, starting with "/"
+	// and without a trailing "/"; "" means "/api/v1" and "/" the root. It
+	// may hold letters, digits and "-._~/" only.
+	Prefix string
+
+	// IPLimiter limits requests per client IP over the auth endpoints
+	// (register, login, verify-email, resend-verification, refresh, logout,
+	// forgot-password, reset-password, change-password). nil means an
+	// in-memory limiter of 60 requests per minute per IP; give a shared
+	// limiter (ratelimit/redislimit) when several instances serve one
+	// site. When the limiter fails the request is answered 503: the limit
+	// fails closed.
+	IPLimiter ratelimit.Limiter
+
+	// DisableIPLimit turns the per-IP limit off (IPLimiter is then unused).
+	DisableIPLimit bool
+
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed;
+	// see [ClientIP]. Empty means the peer address is the client.
+	TrustedProxies []netip.Prefix
+
+	// Logger receives internal errors (never shown to clients). nil means
+	// slog.Default().
+	Logger *slog.Logger
+
+	// MaxBodyBytes bounds request bodies; a larger body is answered 413.
+	// 0 means 16 KiB; negative is an error.
+	MaxBodyBytes int64
+}
+
+// Mux is what [Handler.Mount] registers routes on: *http.ServeMux and
+// chi.Router both satisfy it.
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// Handler is the net/http adapter of an [auth.Service]: it serves the HTTP
+// endpoints under a prefix (the Basic or Complete set, following the
+// service's mode), plus the OpenAPI document of those
+// endpoints at {prefix}/openapi.json, and gives the middleware that protects
+// the application's own routes.
+//
+// Make one with [New]; the zero value is not usable. A Handler is safe for
+// concurrent use.
+//
+// Every answer carries X-Content-Type-Options: nosniff, Cache-Control:
+// no-store and Referrer-Policy: no-referrer; errors are RFC 9457
+// application/problem+json documents with a stable "code".
+type Handler struct {
+	svc     *auth.Service
+	prefix  string
+	mux     *http.ServeMux
+	paths   []string // the route paths, for Mount
+	limiter ratelimit.Limiter
+	trusted []netip.Prefix
+	logger  *slog.Logger
+	maxBody int64
+	openapi []byte
+}
+
+// New returns a Handler for svc. It returns an error matching
+// [ErrInvalidOptions] when svc is nil, the prefix is not a clean path or
+// MaxBodyBytes is negative, and the error of ratelimit.NewMemory if the
+// default limiter cannot be made.
+func New(svc *auth.Service, opts Options) (*Handler, error) {
+	if svc == nil {
+		return nil, fmt.Errorf("%w: nil auth service", ErrInvalidOptions)
+	}
+	prefix, err := cleanPrefix(opts.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxBodyBytes < 0 {
+		return nil, fmt.Errorf("%w: negative MaxBodyBytes", ErrInvalidOptions)
+	}
+	h := &Handler{
+		svc:     svc,
+		prefix:  prefix,
+		mux:     http.NewServeMux(),
+		trusted: slices.Clone(opts.TrustedProxies),
+		logger:  opts.Logger,
+		maxBody: opts.MaxBodyBytes,
+	}
+	if h.logger == nil {
+		h.logger = slog.Default()
+	}
+	if h.maxBody == 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+	if !opts.DisableIPLimit {
+		h.limiter = opts.IPLimiter
+		if h.limiter == nil {
+			mem, err := ratelimit.NewMemory(ratelimit.MemoryConfig{
+				Rule: ratelimit.Rule{Limit: defaultIPLimit, Window: defaultIPWindow},
+			})
+			if err != nil {
+				return nil, fmt.Errorf("httpauth: IP limiter: %w", err)
+			}
+			h.limiter = mem
+		}
+	}
+	basic := svc.Mode() == auth.ModeBasic
+	if h.openapi, err = openAPIDocument(prefix, basic); err != nil {
+		return nil, err
+	}
+	h.routes(basic)
+	return h, nil
+}
+
+// cleanPrefix checks and normalises Options.Prefix.
+func cleanPrefix(p string) (string, error) {
+	if p == "" {
+		return DefaultPrefix, nil
+	}
+	bad := func(why string) error { return fmt.Errorf("%w: prefix %q %s", ErrInvalidOptions, p, why) }
+	if p[0] != '/' {
+		return "", bad("does not start with /")
+	}
+	p = strings.TrimSuffix(p, "/")
+	for _, c := range []byte(p) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '.', c == '_', c == '~', c == '/':
+		default:
+			return "", bad("holds a character other than letters, digits and -._~/")
+		}
+	}
+	for _, seg := range strings.Split(p, "/")[1:] {
+		if seg == "" || seg == "." || seg == ".." {
+			return "", bad("is not a clean path")
+		}
+	}
+	return p, nil
+}
+
+// route is one endpoint.
+type route struct {
+	method, path string
+	// limited routes count against the per-IP limit.
+	limited bool
+	// bearer routes run behind RequireUser.
+	bearer bool
+	serve  http.HandlerFunc
+}
+
+// routes registers the endpoints of the mode on the internal mux.
+func (h *Handler) routes(basic bool) {
+	rs := []route{
+		{method: "POST", path: "/auth/register", limited: true, serve: h.register},
+		{method: "POST", path: "/auth/login", limited: true, serve: h.login},
+		{method: "GET", path: "/users/me", bearer: true, serve: h.me},
+	}
+	if !basic {
+		rs = append(rs,
+			route{method: "POST", path: "/auth/verify-email", limited: true, serve: h.verifyEmail},
+			route{method: "POST", path: "/auth/resend-verification", limited: true, serve: h.resendVerification},
+			route{method: "POST", path: "/auth/refresh", limited: true, serve: h.refresh},
+			route{method: "POST", path: "/auth/logout", limited: true, serve: h.logout},
+			route{method: "POST", path: "/auth/logout-all", bearer: true, serve: h.logoutAll},
+			route{method: "POST", path: "/auth/forgot-password", limited: true, serve: h.forgotPassword},
+			route{method: "POST", path: "/auth/reset-password", limited: true, serve: h.resetPassword},
+			route{method: "POST", path: "/auth/change-password", limited: true, bearer: true, serve: h.changePassword},
+			route{method: "GET", path: "/auth/devices", bearer: true, serve: h.devices},
+			route{method: "DELETE", path: "/auth/devices/{id}", bearer: true, serve: h.revokeDevice},
+		)
+	}
+	rs = append(rs, route{method: "GET", path: "/openapi.json", serve: h.serveOpenAPI})
+
+	for _, rt := range rs {
+		var next http.Handler = rt.serve
+		if rt.bearer {
+			next = h.RequireUser(next)
+		}
+		if rt.limited && h.limiter != nil {
+			next = h.limitIP(next)
+		}
+		h.mux.Handle(rt.method+" "+h.prefix+rt.path, next)
+		if p := h.prefix + rt.path; !slices.Contains(h.paths, p) {
+			h.paths = append(h.paths, p)
+		}
+	}
+}
+
+// ServeHTTP serves the endpoints. A path under the prefix that names no
+// endpoint (or an endpoint of Complete mode when the service is in Basic
+// mode) is answered 404 not_found, and a known path with another method 405
+// method_not_allowed with an Allow header, both as problem documents.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setSecurityHeaders(w.Header())
+	if _, pattern := h.mux.Handler(r); pattern != "" {
+		// ServeHTTP, not the handler found: it also sets r's path values.
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	if allow := h.allowed(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeProblem(w, newProblem(codeMethodNotAllowed, "The method is not allowed for this path; see the Allow header."))
+		return
+	}
+	h.writeError(w, r, errRouteNotFound)
+}
+
+// allowed lists the methods the internal mux serves for r's path.
+func (h *Handler) allowed(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := h.mux.Handler(probe); pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+// Mount registers the handler on m: one method-less pattern per endpoint
+// path (so that the Handler itself answers 405 with the Allow header), and
+// the subtree pattern prefix+"/", which on *http.ServeMux also routes the
+// unknown paths under the prefix to the Handler for a problem+json 404. The
+// patterns use the {id} wildcard syntax that *http.ServeMux and chi share.
+// With chi, r.Mount(prefix, h) is an alternative that sends every path under
+// the prefix to the Handler. Mount panics if m does (a conflicting pattern).
+func (h *Handler) Mount(m Mux) {
+	for _, p := range h.paths {
+		m.Handle(p, h)
+	}
+	m.Handle(h.prefix+"/", h)
+}
+
+// limitIP counts the request against the per-IP limit and answers 429
+// rate_limited when over it, or 503 when the limiter fails.
+func (h *Handler) limitIP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, err := h.limiter.Allow(r.Context(), "httpauth:ip:"+ClientIP(r, h.trusted))
+		if err != nil {
+			h.logger.LogAttrs(r.Context(), slog.LevelWarn, "httpauth: IP limiter failed",
+				slog.String("path", r.URL.Path), slog.Any("err", err))
+			h.writeError(w, r, &retryError{code: codeUnavailable, detail: detailUnavailable, after: time.Second})
+			return
+		}
+		if !res.Allowed {
+			h.writeError(w, r, &retryError{code: codeRateLimited, detail: "Too many requests; retry later.", after: res.RetryAfter})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// client describes the request's origin for the service: the client IP, the
+// User-Agent, and the device name and type given by the client or else
+// derived from the User-Agent, each cut to 256 characters.
+func (h *Handler) client(r *http.Request, deviceName, deviceType string) auth.Client {
+	ua := r.Header.Get("User-Agent")
+	name, typ := parseUserAgent(ua)
+	if deviceName != "" {
+		name = deviceName
+	}
+	if deviceType != "" {
+		typ = deviceType
+	}
+	return auth.Client{
+		IP:         ClientIP(r, h.trusted),
+		UserAgent:  clean(ua, maxDeviceRunes),
+		DeviceName: clean(name, maxDeviceRunes),
+		DeviceType: clean(typ, maxDeviceRunes),
+	}
+}

@@ -1,0 +1,112 @@
+package memstore
+
+import (
+	"context"
+	"crypto/subtle"
+	"time"
+
+	"github.com/forgeauth/forgeauth/store"
+)
+
+// CreateCode inserts c and marks every unused code of the same user and type
+// used, in one step. It returns [ErrMissingField] when c.ID, c.UserID,
+// c.CodeHash or c.Type is empty, [store.ErrNotFound] when the user does not
+// exist, and [ErrDuplicateKey] when c.ID is taken; then it changes nothing.
+// Two codes may share a digest.
+func (s *Store) CreateCode(ctx context.Context, c store.VerificationCode) error {
+	switch {
+	case c.ID == "":
+		return missing("VerificationCode", "ID")
+	case c.UserID == "":
+		return missing("VerificationCode", "UserID")
+	case c.CodeHash == "":
+		return missing("VerificationCode", "CodeHash")
+	case c.Type == "":
+		return missing("VerificationCode", "Type")
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.users[c.UserID]; !ok {
+		return store.ErrNotFound
+	}
+	if _, ok := s.codes[c.ID]; ok {
+		return duplicate("VerificationCode", "ID")
+	}
+	s.voidCodesLocked(c.UserID, c.Type)
+	c.ExpiresAt, c.CreatedAt = utc(c.ExpiresAt), utc(c.CreatedAt)
+	s.codes[c.ID] = c
+	types := s.userCodes[c.UserID]
+	if types == nil {
+		types = map[store.CodeType]idSet{}
+		s.userCodes[c.UserID] = types
+	}
+	ids := types[c.Type]
+	if ids == nil {
+		ids = idSet{}
+		types[c.Type] = ids
+	}
+	ids[c.ID] = struct{}{}
+	return nil
+}
+
+// voidCodesLocked marks the user's unused codes of the type used.
+func (s *Store) voidCodesLocked(userID string, typ store.CodeType) {
+	for id := range s.userCodes[userID][typ] {
+		c := s.codes[id]
+		if !c.IsUsed {
+			c.IsUsed = true
+			s.codes[id] = c
+		}
+	}
+}
+
+func (s *Store) deleteCodeLocked(c store.VerificationCode) {
+	delete(s.codes, c.ID)
+	types := s.userCodes[c.UserID]
+	delete(types[c.Type], c.ID)
+	if len(types[c.Type]) == 0 {
+		delete(types, c.Type)
+	}
+	if len(types) == 0 {
+		delete(s.userCodes, c.UserID)
+	}
+}
+
+// ConsumeCode checks codeHash against the user's active code of the type:
+// the newest (by CreatedAt, then ID) that is unused, expires after at, and
+// has fewer than maxAttempts wrong attempts. On a match it marks the code
+// used and returns it; otherwise it counts a wrong attempt and returns
+// [store.ErrCodeMismatch] with a zero record. With no active code it returns
+// [store.ErrNotFound]. The digests are compared in constant time.
+func (s *Store) ConsumeCode(ctx context.Context, userID string, typ store.CodeType, codeHash string, maxAttempts int, at time.Time) (store.VerificationCode, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.VerificationCode{}, err
+	}
+	defer s.mu.Unlock()
+	at = utc(at)
+	var active *store.VerificationCode
+	for id := range s.userCodes[userID][typ] {
+		c := s.codes[id]
+		if c.IsUsed || !c.ExpiresAt.After(at) || c.Attempts >= maxAttempts {
+			continue
+		}
+		if active == nil || c.CreatedAt.After(active.CreatedAt) ||
+			c.CreatedAt.Equal(active.CreatedAt) && c.ID > active.ID {
+			active = &c
+		}
+	}
+	if active == nil {
+		return store.VerificationCode{}, store.ErrNotFound
+	}
+	c := *active
+	if subtle.ConstantTimeCompare([]byte(c.CodeHash), []byte(codeHash)) != 1 {
+		c.Attempts++
+		s.codes[c.ID] = c
+		return store.VerificationCode{}, store.ErrCodeMismatch
+	}
+	c.IsUsed = true
+	s.codes[c.ID] = c
+	return c, nil
+}
