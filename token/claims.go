@@ -1,0 +1,133 @@
+package token
+
+import (
+	"errors"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Type says what a token is for. A token of one type never passes a check for
+// the other.
+type Type string
+
+// The token types, written in the token_type claim.
+const (
+	// TypeAccess authorises requests to protected routes.
+	TypeAccess Type = "access"
+	// TypeRefresh is exchanged, once, for a new pair of tokens.
+	TypeRefresh Type = "refresh"
+)
+
+// Identity is whom a token is issued to.
+type Identity struct {
+	// UserID is written as user_id; required.
+	UserID string
+	// Username is written as sub; required.
+	Username string
+	// SessionID is written as sid: the device login (the refresh-token
+	// family) the token belongs to. Required for refresh tokens, optional for
+	// access tokens; sid is left out of the token when empty.
+	SessionID string
+	// NotBefore, when set, is a lower bound on the token's issue time (iat):
+	// iat is the manager's clock truncated to the second, or NotBefore
+	// rounded up to the whole second when that is later, and the lifetime
+	// counts from iat. A caller that revokes the tokens issued before some
+	// moment (recorded in whole seconds) passes that moment here, so a token
+	// issued right after it, even in the same second, is not caught by it.
+	// Verify tolerates an iat up to the leeway ahead of its clock, so
+	// NotBefore should be no more than a second or so ahead of the clock.
+	NotBefore time.Time
+}
+
+// Claims are the verified contents of a token. Times are whole seconds, in
+// UTC.
+type Claims struct {
+	ID        string // jti: random, unique per token
+	Type      Type   // token_type
+	Subject   string // sub: the username
+	UserID    string // user_id
+	SessionID string // sid; empty for an access token issued without one
+	Issuer    string
+	Audience  []string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// Issued is a token the Manager has just signed, with what it says.
+type Issued struct {
+	// Token is the compact JWS, for the client. For a refresh token, store
+	// [Digest] of it, never the token.
+	Token string
+	// ExpiresAt equals Claims.ExpiresAt.
+	ExpiresAt time.Time
+	Claims    Claims
+}
+
+// wireClaims is the JSON of a token's payload (DESIGN.md, section 4).
+type wireClaims struct {
+	TokenType Type   `json:"token_type"`
+	UserID    string `json:"user_id"`
+	SessionID string `json:"sid,omitempty"`
+	jwt.RegisteredClaims
+
+	// want is the type Verify was asked for; not part of the JSON.
+	want Type
+}
+
+// The reasons a signed token fails the checks of Validate. They are leaves of
+// the error the JWT library returns, which classify turns into ErrInvalid.
+var (
+	errNoIssuedAt  = errors.New("iat claim is required")
+	errExpBeforeAt = errors.New("exp is not after iat")
+	errNoSubject   = errors.New("sub claim is required")
+	errNoUserID    = errors.New("user_id claim is required")
+	errNoID        = errors.New("jti claim is required")
+	errNoSession   = errors.New("sid claim is required in a refresh token")
+	errUnknownType = errors.New("token_type claim is missing or unknown")
+	// errTypeMismatch is the one reason classify reports as ErrWrongType.
+	errTypeMismatch = errors.New("token_type is not the wanted type")
+)
+
+// Validate adds this package's rules to the library's claim checks, which call
+// it after the signature has been verified.
+func (c *wireClaims) Validate() error {
+	switch {
+	case c.IssuedAt == nil:
+		return errNoIssuedAt
+	case c.ExpiresAt != nil && !c.ExpiresAt.After(c.IssuedAt.Time):
+		return errExpBeforeAt
+	case c.Subject == "":
+		return errNoSubject
+	case c.UserID == "":
+		return errNoUserID
+	case c.ID == "":
+		return errNoID
+	case c.TokenType != TypeAccess && c.TokenType != TypeRefresh:
+		return errUnknownType
+	case c.TokenType != c.want:
+		return errTypeMismatch
+	case c.TokenType == TypeRefresh && c.SessionID == "":
+		return errNoSession
+	}
+	return nil
+}
+
+func (c *wireClaims) claims() Claims {
+	out := Claims{
+		ID:        c.ID,
+		Type:      c.TokenType,
+		Subject:   c.Subject,
+		UserID:    c.UserID,
+		SessionID: c.SessionID,
+		Issuer:    c.Issuer,
+		Audience:  []string(c.Audience),
+	}
+	if c.IssuedAt != nil {
+		out.IssuedAt = c.IssuedAt.UTC()
+	}
+	if c.ExpiresAt != nil {
+		out.ExpiresAt = c.ExpiresAt.UTC()
+	}
+	return out
+}
