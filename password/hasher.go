@@ -33,6 +33,12 @@ type HasherConfig struct {
 	// with ErrBusy. Zero means DefaultMaxWait (2 s).
 	MaxWait time.Duration
 
+	// MaxQueue is how many calls may wait for a slot at once; a call that
+	// finds the line full fails with ErrBusy at once, so the excess of a
+	// burst is refused quickly instead of after MaxWait. Zero means eight
+	// waiters per slot.
+	MaxQueue int
+
 	// Rand is the source of salts. Nil means crypto/rand. It is read while
 	// the caller holds a slot.
 	Rand io.Reader
@@ -45,7 +51,8 @@ type HasherConfig struct {
 //
 // A Hasher is safe for concurrent use and must not be copied after first
 // use. The zero value is ready to use with the zero HasherConfig: the
-// default parameters, GOMAXPROCS slots and a two-second wait.
+// default parameters, GOMAXPROCS slots, eight waiters per slot and a
+// two-second wait.
 type Hasher struct {
 	cfg HasherConfig
 
@@ -54,6 +61,7 @@ type Hasher struct {
 	maxWait time.Duration
 	rand    io.Reader
 	slots   chan struct{} // a token is held for the duration of one hash
+	queue   chan struct{} // a token is held while waiting for a slot
 }
 
 // NewHasher returns a Hasher configured by cfg. It returns an error wrapping
@@ -67,6 +75,9 @@ func NewHasher(cfg HasherConfig) (*Hasher, error) {
 	}
 	if cfg.MaxConcurrent < 0 {
 		return nil, fmt.Errorf("%w: MaxConcurrent is negative", ErrInvalidParams)
+	}
+	if cfg.MaxQueue < 0 {
+		return nil, fmt.Errorf("%w: MaxQueue is negative", ErrInvalidParams)
 	}
 	if cfg.MaxWait < 0 {
 		return nil, fmt.Errorf("%w: MaxWait is negative", ErrInvalidParams)
@@ -88,6 +99,11 @@ func (h *Hasher) setup() {
 		n = runtime.GOMAXPROCS(0)
 	}
 	h.slots = make(chan struct{}, n)
+	q := h.cfg.MaxQueue
+	if q <= 0 {
+		q = 8 * n
+	}
+	h.queue = make(chan struct{}, q)
 	h.maxWait = h.cfg.MaxWait
 	if h.maxWait <= 0 {
 		h.maxWait = DefaultMaxWait
@@ -106,7 +122,8 @@ func (h *Hasher) Params() Params {
 //
 // Hash returns an error wrapping ctx.Err() when ctx is done before a slot
 // is free (at once if ctx is already done; a client that goes away frees
-// its place in line), [ErrBusy] when MaxWait passes first, and an error
+// its place in line), [ErrBusy] when the line is full or MaxWait passes
+// first, and an error
 // wrapping the reader's error when Rand fails.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	h.once.Do(h.setup)
@@ -122,8 +139,8 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 //
 // Verify returns nil on a match, [ErrMismatch] on a wrong password, an
 // error wrapping [ErrMalformed] for an unusable hash, an error wrapping
-// ctx.Err() when ctx is done before a slot is free, and [ErrBusy] when
-// MaxWait passes first.
+// ctx.Err() when ctx is done before a slot is free, and [ErrBusy] when the
+// line is full or MaxWait passes first.
 func (h *Hasher) Verify(ctx context.Context, pw, encoded string) error {
 	h.once.Do(h.setup)
 	d, err := decode(encoded)
@@ -150,6 +167,12 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	case h.slots <- struct{}{}:
 		return nil
 	default:
+	}
+	select {
+	case h.queue <- struct{}{}:
+		defer func() { <-h.queue }()
+	default:
+		return ErrBusy // the line is full
 	}
 	timer := time.NewTimer(h.maxWait)
 	defer timer.Stop()

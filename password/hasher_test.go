@@ -28,6 +28,7 @@ func TestNewHasherErrors(t *testing.T) {
 		{"params partly zero", password.HasherConfig{Params: password.Params{Memory: 19456}}},
 		{"negative MaxConcurrent", password.HasherConfig{MaxConcurrent: -1}},
 		{"negative MaxWait", password.HasherConfig{MaxWait: -time.Second}},
+		{"negative MaxQueue", password.HasherConfig{MaxQueue: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,6 +167,29 @@ func TestHasherBusy(t *testing.T) {
 	require.NoError(t, h.Verify(ctx, goodPassword, goodHash), "the slot is free again")
 }
 
+// TestHasherQueueFull holds the only slot, lets one caller wait in the
+// one-place line, and checks that the next caller is refused at once.
+func TestHasherQueueFull(t *testing.T) {
+	g := newGateReader()
+	h := newHasher(t, password.HasherConfig{MaxConcurrent: 1, MaxQueue: 1, MaxWait: longWait, Rand: g})
+	done := holdSlot(t, h, g)
+
+	octx := newObservedContext(context.Background())
+	waiter := make(chan error, 1)
+	go func() { waiter <- h.Verify(octx, goodPassword, goodHash) }()
+	<-octx.asked // the waiter holds the place in line
+
+	err := h.Verify(context.Background(), goodPassword, goodHash)
+	require.ErrorIs(t, err, password.ErrBusy, "a full line refuses at once")
+	_, err = h.Hash(context.Background(), "pw")
+	require.ErrorIs(t, err, password.ErrBusy)
+
+	g.release <- struct{}{}
+	require.NoError(t, <-done)
+	require.NoError(t, <-waiter, "the waiter in line got the slot")
+	require.NoError(t, h.Verify(context.Background(), goodPassword, goodHash), "the line is free again")
+}
+
 func TestHasherContext(t *testing.T) {
 	t.Run("already canceled, slot free", func(t *testing.T) {
 		h := newHasher(t, password.HasherConfig{MaxWait: longWait})
@@ -217,7 +241,7 @@ func TestHasherContext(t *testing.T) {
 // TestHasherManyCallers hammers one Hasher from many goroutines (run with
 // -race) and checks that every call succeeds and no slot leaks.
 func TestHasherManyCallers(t *testing.T) {
-	h := newHasher(t, password.HasherConfig{MaxConcurrent: 3, MaxWait: longWait})
+	h := newHasher(t, password.HasherConfig{MaxConcurrent: 3, MaxQueue: 32, MaxWait: longWait})
 	encoded, err := h.Hash(context.Background(), "pw")
 	require.NoError(t, err)
 	var wg sync.WaitGroup
