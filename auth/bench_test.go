@@ -1,0 +1,64 @@
+package auth_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/forgeauth/forgeauth/auth"
+	"github.com/forgeauth/forgeauth/password"
+)
+
+// BenchmarkAuthenticate measures the work of RequireUser without HTTP:
+// token verification and the user look-up, with and without the cache of
+// verified tokens.
+func BenchmarkAuthenticate(b *testing.B) {
+	for _, size := range []int{0, -1} {
+		name := "cache"
+		if size < 0 {
+			name = "nocache"
+		}
+		b.Run(name, func(b *testing.B) {
+			f := newFixture(b, newMemStore, basicMode, func(c *auth.Config) { c.TokenCacheSize = size })
+			ctx := context.Background()
+			_, err := f.svc.Register(ctx, "alice", "alice@example.com", strongPassword, auth.Client{})
+			require.NoError(b, err)
+			tok := f.login(b, "alice", strongPassword)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := f.svc.Authenticate(ctx, tok.AccessToken); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLogin measures a Basic-mode login at the default Argon2id
+// parameters, for a known user with the right password and for an unknown
+// user (the dummy hash), whose times should match.
+func BenchmarkLogin(b *testing.B) {
+	f := newFixture(b, newMemStore, basicMode, func(c *auth.Config) {
+		c.Password = password.HasherConfig{}
+		c.LoginMaxFailures = -1
+	})
+	ctx := context.Background()
+	_, err := f.svc.Register(ctx, "alice", "alice@example.com", strongPassword, auth.Client{})
+	require.NoError(b, err)
+	for _, tc := range []struct{ name, login, pw string }{
+		{"known", "alice", strongPassword},
+		{"wrong_password", "alice", otherPassword},
+		{"unknown_user", "nobody", strongPassword},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				_, err := f.svc.Login(ctx, tc.login, tc.pw, auth.Client{})
+				if tc.name == "known" && err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

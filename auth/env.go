@@ -1,0 +1,192 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/forgeauth/forgeauth/mailer"
+	"github.com/forgeauth/forgeauth/password"
+)
+
+// ErrMissingSecret is returned by [ConfigFromEnv] when JWT_SECRET_KEY is not
+// set. The library never makes up a secret.
+var ErrMissingSecret = errors.New("auth: JWT_SECRET_KEY is required")
+
+// EnvError reports an environment variable with a value that cannot be used.
+type EnvError struct {
+	Name   string
+	Reason string
+}
+
+func (e *EnvError) Error() string { return "auth: " + e.Name + ": " + e.Reason }
+
+// ConfigFromEnv reads a Config from the environment, through getenv (nil
+// means os.Getenv). It reads:
+//
+//	JWT_SECRET_KEY                 required, at least 32 bytes, the raw HMAC key
+//	JWT_ALGORITHM                  HS256
+//	JWT_ACCESS_TOKEN_EXPIRATION    1800 (seconds)
+//	JWT_REFRESH_TOKEN_EXPIRATION   86400 (seconds)
+//	JWT_ISSUER, JWT_AUDIENCE
+//	EMAIL_EXPIRATION               3600 (seconds a code is valid)
+//	EMAIL_FROM_NAME                the application name in emails
+//	AUTH_MODE                      complete or basic
+//	AUTH_REQUIRE_VERIFIED_LOGIN    true
+//	AUTH_LOGIN_MAX_FAILURES        5 per account in 15 minutes; 0 turns it off
+//	PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS, PASSWORD_HASH_PARALLELISM
+//
+// Store, Mailer and the limiters are left for the caller. It returns
+// [ErrMissingSecret] without a secret and an *[EnvError] for a value that does
+// not parse or is out of range; secret strength is checked by [New].
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	e := env{getenv: getenv}
+	if e.getenv == nil {
+		e.getenv = os.Getenv
+	}
+	var cfg Config
+	secret := e.getenv("JWT_SECRET_KEY")
+	if secret == "" {
+		return Config{}, ErrMissingSecret
+	}
+	cfg.Token.Secret = []byte(secret)
+	cfg.Token.Algorithm = e.str("JWT_ALGORITHM")
+	cfg.Token.Issuer = e.str("JWT_ISSUER")
+	cfg.Token.Audience = e.str("JWT_AUDIENCE")
+	cfg.Token.AccessTTL = e.seconds("JWT_ACCESS_TOKEN_EXPIRATION")
+	cfg.Token.RefreshTTL = e.seconds("JWT_REFRESH_TOKEN_EXPIRATION")
+	cfg.CodeTTL = e.seconds("EMAIL_EXPIRATION")
+	cfg.AppName = e.str("EMAIL_FROM_NAME")
+
+	switch m := strings.ToLower(e.str("AUTH_MODE")); m {
+	case "", string(ModeComplete):
+		cfg.Mode = ModeComplete
+	case string(ModeBasic):
+		cfg.Mode = ModeBasic
+	default:
+		e.fail("AUTH_MODE", "want complete or basic")
+	}
+	if v, ok := e.boolean("AUTH_REQUIRE_VERIFIED_LOGIN"); ok {
+		cfg.AllowUnverifiedLogin = !v
+	}
+	if v, ok := e.integer("AUTH_LOGIN_MAX_FAILURES", 0, 1_000_000); ok {
+		cfg.LoginMaxFailures = v
+		if v == 0 {
+			cfg.LoginMaxFailures = -1
+		}
+	}
+	if v, ok := e.integer("PASSWORD_HASH_MEMORY_KIB", 8, 262144); ok {
+		cfg.Password.Params.Memory = uint32(v)
+	}
+	if v, ok := e.integer("PASSWORD_HASH_ITERATIONS", 1, 10); ok {
+		cfg.Password.Params.Iterations = uint32(v)
+	}
+	if v, ok := e.integer("PASSWORD_HASH_PARALLELISM", 1, 16); ok {
+		cfg.Password.Params.Parallelism = uint8(v)
+	}
+	if p := &cfg.Password.Params; p.Memory != 0 || p.Iterations != 0 || p.Parallelism != 0 {
+		// A partial override keeps the defaults for the rest.
+		d := password.DefaultParams()
+		if p.Memory == 0 {
+			p.Memory = d.Memory
+		}
+		if p.Iterations == 0 {
+			p.Iterations = d.Iterations
+		}
+		if p.Parallelism == 0 {
+			p.Parallelism = d.Parallelism
+		}
+		p.SaltLength, p.KeyLength = d.SaltLength, d.KeyLength
+	}
+	if e.err != nil {
+		return Config{}, e.err
+	}
+	return cfg, nil
+}
+
+// SMTPConfigFromEnv reads the SMTP settings, through getenv (nil means
+// os.Getenv). ok is false when EMAIL_HOST is not set (use a log mailer then).
+// It reads EMAIL_HOST, EMAIL_PORT (587), EMAIL_HOST_USER,
+// EMAIL_HOST_PASSWORD, EMAIL_USE_TLS (true; false allows plain SMTP),
+// EMAIL_FROM_NAME and EMAIL_FROM_EMAIL (required with a host). It returns an
+// *[EnvError] for a bad value.
+func SMTPConfigFromEnv(getenv func(string) string) (cfg mailer.SMTPConfig, ok bool, err error) {
+	e := env{getenv: getenv}
+	if e.getenv == nil {
+		e.getenv = os.Getenv
+	}
+	cfg.Host = e.str("EMAIL_HOST")
+	if cfg.Host == "" {
+		return mailer.SMTPConfig{}, false, nil
+	}
+	cfg.Port = 587
+	if v, ok := e.integer("EMAIL_PORT", 1, 65535); ok {
+		cfg.Port = v
+	}
+	cfg.Username = e.str("EMAIL_HOST_USER")
+	cfg.Password = e.getenv("EMAIL_HOST_PASSWORD")
+	if v, ok := e.boolean("EMAIL_USE_TLS"); ok {
+		cfg.Insecure = !v
+	}
+	cfg.FromName = e.str("EMAIL_FROM_NAME")
+	cfg.FromEmail = e.str("EMAIL_FROM_EMAIL")
+	if cfg.FromEmail == "" {
+		e.fail("EMAIL_FROM_EMAIL", "required when EMAIL_HOST is set")
+	}
+	if e.err != nil {
+		return mailer.SMTPConfig{}, false, e.err
+	}
+	return cfg, true, nil
+}
+
+// env reads variables and keeps the first error.
+type env struct {
+	getenv func(string) string
+	err    error
+}
+
+func (e *env) fail(name, reason string) {
+	if e.err == nil {
+		e.err = &EnvError{Name: name, Reason: reason}
+	}
+}
+
+func (e *env) str(name string) string { return strings.TrimSpace(e.getenv(name)) }
+
+func (e *env) integer(name string, lo, hi int) (int, bool) {
+	s := e.str(name)
+	if s == "" {
+		return 0, false
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < lo || v > hi {
+		e.fail(name, fmt.Sprintf("want a whole number from %d to %d", lo, hi))
+		return 0, false
+	}
+	return v, true
+}
+
+// seconds reads a positive number of seconds; unset is zero (the default).
+func (e *env) seconds(name string) time.Duration {
+	v, ok := e.integer(name, 1, 10*365*24*3600)
+	if !ok {
+		return 0
+	}
+	return time.Duration(v) * time.Second
+}
+
+func (e *env) boolean(name string) (bool, bool) {
+	s := e.str(name)
+	if s == "" {
+		return false, false
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		e.fail(name, "want true or false")
+		return false, false
+	}
+	return v, true
+}

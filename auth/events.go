@@ -1,0 +1,80 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// EventKind names what happened in an audit [Event].
+type EventKind string
+
+// The audit event kinds.
+const (
+	EventRegistered       EventKind = "registered"
+	EventLoginSucceeded   EventKind = "login_succeeded"
+	EventLoginFailed      EventKind = "login_failed"
+	EventEmailVerified    EventKind = "email_verified"
+	EventVerificationSent EventKind = "verification_sent"
+	EventTokenRefreshed   EventKind = "token_refreshed"
+	EventRefreshReuse     EventKind = "refresh_reuse_detected"
+	EventLoggedOut        EventKind = "logged_out"
+	EventLoggedOutAll     EventKind = "logged_out_all"
+	EventResetRequested   EventKind = "reset_requested"
+	EventPasswordChanged  EventKind = "password_changed"
+	EventPasswordReset    EventKind = "password_reset"
+	EventDeviceRevoked    EventKind = "device_revoked"
+	EventRateLimited      EventKind = "rate_limited"
+)
+
+// The outcomes of an [Event].
+const (
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+)
+
+// Event is one audit record. It never holds a password, token, code or hash.
+type Event struct {
+	Kind      EventKind
+	UserID    string // empty when no account is known
+	SessionID string // the refresh-token family, where there is one
+	IP        string
+	UserAgent string
+	Time      time.Time
+	Outcome   string // OutcomeSuccess or OutcomeFailure
+	Reason    string // for failures: a short stable word ("wrong_password", "unknown_user", ...)
+}
+
+// emit writes e to the audit log and passes it to the hook.
+func (s *Service) emit(ctx context.Context, kind EventKind, outcome string, userID, sessionID string, c Client, reason string) {
+	e := Event{
+		Kind:      kind,
+		UserID:    userID,
+		SessionID: sessionID,
+		IP:        c.IP,
+		UserAgent: c.UserAgent,
+		Time:      s.now(),
+		Outcome:   outcome,
+		Reason:    reason,
+	}
+	level := slog.LevelInfo
+	if outcome == OutcomeFailure || kind == EventRefreshReuse {
+		level = slog.LevelWarn
+	}
+	attrs := []slog.Attr{
+		slog.String("event", string(e.Kind)),
+		slog.String("outcome", e.Outcome),
+	}
+	for _, kv := range [...][2]string{
+		{"user_id", e.UserID}, {"session_id", e.SessionID}, {"ip", e.IP},
+		{"user_agent", e.UserAgent}, {"reason", e.Reason},
+	} {
+		if kv[1] != "" {
+			attrs = append(attrs, slog.String(kv[0], kv[1]))
+		}
+	}
+	s.log.LogAttrs(ctx, level, "auth event", attrs...)
+	if s.onEvent != nil {
+		s.onEvent(ctx, e)
+	}
+}
