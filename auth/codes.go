@@ -181,8 +181,10 @@ func (s *Service) VerifyEmail(ctx context.Context, email, code string, c Client)
 // ResendVerification mails a new verification code (voiding the old one) to
 // an existing, unverified account, at most once a minute and five times an
 // hour. It returns nil whatever the account, so the answer tells nothing
-// about which emails are registered; only an unreachable store (an
-// *[UnavailableError]) or [ErrNotEnabled] in Basic mode is an error.
+// about which emails are registered: the code is made and queued after the
+// method returns, so the answer takes the time of one look-up either way.
+// Only an unreachable store (an *[UnavailableError]) or [ErrNotEnabled] in
+// Basic mode is an error.
 func (s *Service) ResendVerification(ctx context.Context, email string, c Client) error {
 	if s.mode != ModeComplete {
 		return ErrNotEnabled
@@ -192,16 +194,18 @@ func (s *Service) ResendVerification(ctx context.Context, email string, c Client
 		return err
 	}
 	if ok && !u.IsVerified && u.IsActive {
-		s.sendCode(ctx, u, store.CodeEmailVerification, c)
+		s.inBackground(ctx, func(ctx context.Context) { s.sendCode(ctx, u, store.CodeEmailVerification, c) })
 	}
 	return nil
 }
 
 // ForgotPassword mails a password-reset code to an existing, active account,
 // at most once a minute and five times an hour. It returns nil whatever the
-// account, so the answer tells nothing about which emails are registered;
-// only an unreachable store (an *[UnavailableError]) or [ErrNotEnabled] in
-// Basic mode is an error. A throttled login does not stop a reset.
+// account, so the answer tells nothing about which emails are registered:
+// the code is made and queued after the method returns, so the answer takes
+// the time of one look-up either way. Only an unreachable store (an
+// *[UnavailableError]) or [ErrNotEnabled] in Basic mode is an error. A
+// throttled login does not stop a reset.
 func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) error {
 	if s.mode != ModeComplete {
 		return ErrNotEnabled
@@ -211,7 +215,7 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) er
 		return err
 	}
 	if ok && u.IsActive {
-		s.sendCode(ctx, u, store.CodePasswordReset, c)
+		s.inBackground(ctx, func(ctx context.Context) { s.sendCode(ctx, u, store.CodePasswordReset, c) })
 	}
 	return nil
 }

@@ -607,10 +607,15 @@ func testResend(t *testing.T, newStore storeFactory) {
 	require.NoError(t, err)
 	first := f.nextCode(t, "alice@example.com")
 
+	f.drainEvents()
 	for _, email := range []string{"alice@example.com", "nobody@example.com", "verified@example.com"} {
 		assert.NoError(t, f.svc.ResendVerification(ctx, email, auth.Client{}), email)
 	}
 	// Inside the cooldown nothing more was sent to alice.
+	alice, err := f.store.UserByEmail(ctx, "alice@example.com")
+	require.NoError(t, err)
+	e := f.waitEvent(t, alice.ID, auth.EventRateLimited, auth.EventVerificationSent)
+	assert.Equal(t, auth.EventRateLimited, e.Kind)
 	assert.Equal(t, 1, f.mailCount("alice@example.com"))
 	assert.Equal(t, 2, f.mailCount("verified@example.com"), "a verified account gets no new code")
 
@@ -629,10 +634,18 @@ func testResend(t *testing.T, newStore storeFactory) {
 	_, err = g.svc.Register(ctx, "bob", "bob@example.com", strongPassword, auth.Client{})
 	require.NoError(t, err)
 	g.nextCode(t, "bob@example.com")
+	bob, err := g.store.UserByEmail(ctx, "bob@example.com")
+	require.NoError(t, err)
+	var sent int
+	g.drainEvents()
 	for i := 0; i < 6; i++ {
 		g.clock.Advance(61 * time.Second)
 		require.NoError(t, g.svc.ResendVerification(ctx, "bob@example.com", auth.Client{}))
+		if g.waitEvent(t, bob.ID, auth.EventRateLimited, auth.EventVerificationSent).Kind == auth.EventVerificationSent {
+			sent++
+		}
 	}
+	assert.Equal(t, 4, sent, "the hourly cap stops the fifth and sixth resend")
 	for i := 0; i < 4; i++ {
 		g.nextCode(t, "bob@example.com")
 	}

@@ -55,6 +55,7 @@ type fixture struct {
 	logs   *syncBuffer
 	mu     sync.Mutex
 	events []auth.Event
+	feed   chan auth.Event // every event, for waitEvent
 }
 
 type syncBuffer struct {
@@ -84,6 +85,7 @@ func newFixture(tb testing.TB, newStore storeFactory, mutate ...func(*auth.Confi
 		mail:  &mailer.Recorder{},
 		clock: &clock{t: time.Date(2026, 3, 4, 5, 6, 7, 300_000_000, time.UTC)},
 		logs:  &syncBuffer{},
+		feed:  make(chan auth.Event, 4096),
 	}
 	cfg := auth.Config{
 		Store:    f.store,
@@ -105,6 +107,10 @@ func newFixture(tb testing.TB, newStore storeFactory, mutate ...func(*auth.Confi
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.events = append(f.events, e)
+			select {
+			case f.feed <- e:
+			default:
+			}
 		},
 	}
 	for _, m := range mutate {
@@ -131,6 +137,37 @@ func (f *fixture) eventKinds() []auth.EventKind {
 		kinds[i] = e.Kind
 	}
 	return kinds
+}
+
+// waitEvent waits for the next event of kind for userID; code sends run
+// after their request returns, so tests wait for their outcome.
+func (f *fixture) waitEvent(tb testing.TB, userID string, kinds ...auth.EventKind) auth.Event {
+	tb.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-f.feed:
+			for _, k := range kinds {
+				if e.Kind == k && e.UserID == userID {
+					return e
+				}
+			}
+		case <-timeout:
+			tb.Fatalf("no %v event for user %s", kinds, userID)
+			return auth.Event{}
+		}
+	}
+}
+
+// drainEvents forgets the events so far, so waitEvent sees only new ones.
+func (f *fixture) drainEvents() {
+	for {
+		select {
+		case <-f.feed:
+		default:
+			return
+		}
+	}
 }
 
 var codePattern = regexp.MustCompile(`\b\d{6}\b`)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/forgeauth/forgeauth/mailer"
@@ -44,6 +45,7 @@ type Service struct {
 	rand             io.Reader
 	log              *slog.Logger
 	onEvent          func(context.Context, Event)
+	background       sync.WaitGroup // code sends that outlive their request
 }
 
 // New checks cfg and returns a Service. It returns an error for a missing
@@ -227,12 +229,38 @@ func (s *Service) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Shutdown drains the mail queue the service owns, waiting until ctx ends.
+// Shutdown waits for the code sends still running and then drains the mail
+// queue the service owns, until ctx ends. The service must not be used
+// after Shutdown.
 func (s *Service) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.background.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("auth: shutdown: %w", ctx.Err())
+	}
 	if s.ownsMail == nil {
 		return nil
 	}
 	return s.ownsMail.Shutdown(ctx)
+}
+
+// backgroundTimeout bounds work that outlives its request.
+const backgroundTimeout = 30 * time.Second
+
+// inBackground runs fn after the request's answer, with the request's
+// values but not its cancellation, so that answers that must not tell
+// whether an account exists take the same time either way.
+func (s *Service) inBackground(ctx context.Context, fn func(ctx context.Context)) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
+	s.background.Go(func() {
+		defer cancel()
+		fn(ctx)
+	})
 }
 
 // newID returns a random UUID (version 4) string.
