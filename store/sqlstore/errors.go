@@ -1,0 +1,173 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/forgeauth/forgeauth/store"
+)
+
+// The package imports no driver, so it recognises driver errors by the
+// methods they have: pgconn.PgError has SQLState() string, modernc's
+// *sqlite.Error has Code() int.
+type (
+	sqlStater   interface{ SQLState() string }
+	sqliteCoder interface{ Code() int }
+	retryable   interface{ SafeToRetry() bool }
+)
+
+// SQLite result codes (https://sqlite.org/rescode.html).
+const (
+	sqliteError                = 1
+	sqliteBusy                 = 5
+	sqliteLocked               = 6
+	sqliteCantOpen             = 14
+	sqliteConstraintPrimary    = 1555
+	sqliteConstraintUnique     = 2067
+	sqliteConstraintForeignKey = 787
+)
+
+// errorKind is what the store makes of a driver error.
+type errorKind int
+
+const (
+	kindOther errorKind = iota
+	kindUnique
+	kindForeignKey
+	kindNoTable
+	kindUnavailable
+)
+
+// classify sorts a driver error.
+func (s *Store) classify(err error) errorKind {
+	switch s.dialect {
+	case Postgres:
+		var st sqlStater
+		if errors.As(err, &st) {
+			switch code := st.SQLState(); {
+			case code == "23505":
+				return kindUnique
+			case code == "23503":
+				return kindForeignKey
+			case code == "42P01": // undefined_table
+				return kindNoTable
+			case pgUnavailable(code):
+				return kindUnavailable
+			}
+			return kindOther
+		}
+	case SQLite:
+		var c sqliteCoder
+		if errors.As(err, &c) {
+			switch code := c.Code(); {
+			case code == sqliteConstraintUnique, code == sqliteConstraintPrimary:
+				return kindUnique
+			case code == sqliteConstraintForeignKey:
+				return kindForeignKey
+			case code == sqliteError && strings.Contains(err.Error(), "no such table"):
+				return kindNoTable
+			case code&0xff == sqliteBusy, code&0xff == sqliteLocked, code&0xff == sqliteCantOpen:
+				return kindUnavailable
+			}
+			return kindOther
+		}
+	}
+	if unreachable(err) {
+		return kindUnavailable
+	}
+	return kindOther
+}
+
+// isSQLiteBusy reports whether err is SQLite's SQLITE_BUSY.
+func isSQLiteBusy(err error) bool {
+	var c sqliteCoder
+	return errors.As(err, &c) && c.Code()&0xff == sqliteBusy
+}
+
+// pgUnavailable reports whether a PostgreSQL SQLSTATE means "try again
+// later" rather than a fault of the statement.
+func pgUnavailable(code string) bool {
+	switch {
+	case strings.HasPrefix(code, "08"): // connection exception
+		return true
+	case strings.HasPrefix(code, "53"): // insufficient resources, too many connections
+		return true
+	}
+	switch code {
+	case "57P01", "57P02", "57P03": // admin or crash shutdown, cannot connect now
+		return true
+	case "55P03": // lock_not_available (lock_timeout)
+		return true
+	case "57014": // query_canceled (statement_timeout; a canceled context is handled first)
+		return true
+	case "40001", "40P01": // serialization failure, deadlock detected
+		return true
+	case "25006": // read_only_sql_transaction: a standby after a fail-over
+		return true
+	}
+	return false
+}
+
+// unreachable reports driver-independent signs of a database that cannot be
+// reached: a dead connection, a network error, a closed pool.
+func unreachable(err error) bool {
+	var netErr net.Error
+	var r retryable
+	switch {
+	case errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, io.EOF),
+		errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE),
+		errors.As(err, &netErr),
+		errors.As(err, &r) && r.SafeToRetry():
+		return true
+	}
+	// database/sql does not export this one.
+	return strings.Contains(err.Error(), "sql: database is closed")
+}
+
+// wrap turns a driver error into the store's error for operation op. It
+// never formats arguments of the failed statement, only the driver's message
+// (which names tables, columns and constraints, never values).
+func (s *Store) wrap(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		// A driver may report a cancellation in its own words (PostgreSQL's
+		// "canceling statement due to user request").
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, ctxErr, err)
+	}
+	switch s.classify(err) {
+	case kindNoTable:
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, ErrNotMigrated, err)
+	case kindUnavailable:
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, store.ErrUnavailable, err)
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// conflict converts a unique violation of the users table into a
+// *store.ConflictError naming the field. The constraint is recognised by
+// name in the driver's message: PostgreSQL names the index
+// (users_email_folded_key), SQLite the column (users.email_folded).
+func conflict(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "email_folded"):
+		return &store.ConflictError{Field: store.FieldEmail}
+	case strings.Contains(msg, "username_folded"):
+		return &store.ConflictError{Field: store.FieldUsername}
+	}
+	return fmt.Errorf("sqlstore: id already exists: %w", store.ErrConflict)
+}

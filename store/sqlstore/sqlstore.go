@@ -1,0 +1,114 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/forgeauth/forgeauth/store"
+)
+
+// Dialect names the SQL database behind a [Store].
+type Dialect string
+
+// The supported dialects.
+const (
+	// Postgres is PostgreSQL, opened with the "pgx" driver of
+	// github.com/jackc/pgx/v5/stdlib.
+	Postgres Dialect = "postgres"
+	// SQLite is SQLite, opened with the "sqlite" driver of modernc.org/sqlite,
+	// preferably through [SQLiteDSN].
+	SQLite Dialect = "sqlite"
+)
+
+var (
+	// ErrSchemaTooNew is returned by [Store.Migrate] when the database holds a
+	// schema version newer than any this code knows: an older release of the
+	// program runs against a database that a newer one has migrated.
+	ErrSchemaTooNew = errors.New("sqlstore: database schema is newer than this code")
+
+	// ErrNotMigrated is wrapped by the error of any method used on a database
+	// whose tables do not exist yet; call [Store.Migrate] first.
+	ErrNotMigrated = errors.New("sqlstore: database is not migrated")
+
+	errNilDB          = errors.New("sqlstore: nil *sql.DB")
+	errUnknownDialect = errors.New("sqlstore: unknown dialect")
+)
+
+// Store is a [store.Store] on a database/sql database, PostgreSQL or SQLite.
+// It also implements [store.Pinger] and [store.Cleaner].
+//
+// Create one with [New]; the zero value is not usable. A Store is safe for
+// concurrent use by multiple goroutines, and by several processes sharing
+// one database: every method is one atomic step (one statement, or one
+// transaction) as the [store.Store] contract requires.
+//
+// Errors other than the sentinels of package store and of this package wrap
+// the driver's error and start with "sqlstore:"; they never contain the values
+// passed in (digests, hashes). An error that means the database cannot be
+// reached right now (a refused or broken connection, a server shutting down,
+// a lock or busy timeout) also wraps [store.ErrUnavailable]; one caused by a
+// canceled context wraps the context's error.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	q       queries
+}
+
+var (
+	_ store.Store   = (*Store)(nil)
+	_ store.Pinger  = (*Store)(nil)
+	_ store.Cleaner = (*Store)(nil)
+)
+
+// New returns a Store on db, which must have been opened with the driver of
+// dialect ("pgx" for [Postgres], "sqlite" for [SQLite]). It does not touch
+// the database and does not migrate: call [Store.Migrate] once at start-up.
+//
+// New returns an error when db is nil or the dialect is unknown. The Store
+// does not own db: closing it is the caller's business.
+func New(db *sql.DB, dialect Dialect) (*Store, error) {
+	if db == nil {
+		return nil, errNilDB
+	}
+	switch dialect {
+	case Postgres, SQLite:
+	default:
+		return nil, fmt.Errorf("%w %q (want %q or %q)", errUnknownDialect, string(dialect), Postgres, SQLite)
+	}
+	return &Store{db: db, dialect: dialect, q: queriesFor(dialect)}, nil
+}
+
+// Dialect reports the dialect the Store was created with.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Ping reports whether the database answers. Its error wraps
+// [store.ErrUnavailable] when the database cannot be reached.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.wrap(ctx, "ping", s.db.PingContext(ctx))
+}
+
+// SQLiteDSN returns the data source name with which to open the SQLite
+// database file at path with modernc.org/sqlite (driver name "sqlite"):
+//
+//	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN("auth.db"))
+//
+// Every connection it opens waits up to 5 s for a lock (busy_timeout)
+// rather than failing at once, uses write-ahead logging (readers do not
+// block the writer), enforces foreign keys (so that deleting a user cascades
+// to its tokens and codes), syncs at NORMAL (durable across a crash of the
+// process; a power loss may lose the last commits, never corrupt the file),
+// and begins transactions IMMEDIATE, taking the write lock up front.
+//
+// Characters that a file URI reserves ('%', '?', '#') are escaped in path.
+func SQLiteDSN(path string) string {
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	return "file:" + r.Replace(path) +
+		"?_pragma=busy_timeout(5000)" +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)" +
+		"&_txlock=immediate"
+}
