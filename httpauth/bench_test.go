@@ -89,3 +89,22 @@ func BenchmarkParseUserAgent(b *testing.B) {
 		httpauth.ParseUserAgent(ua)
 	}
 }
+
+// BenchmarkLogin measures a whole Complete-mode login over the handler
+// (JSON in, tokens out, a session stored) at the test hashing parameters,
+// so the figure is the adapter's and the flow's cost rather than Argon2id's.
+func BenchmarkLogin(b *testing.B) {
+	f := newFixture(b, fixtureOpts{noCheck: true, opts: httpauth.Options{DisableIPLimit: true}})
+	f.verifiedUser(b, "bench")
+	body := `{"username":"bench","password":"` + strongPW + `"}`
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest("POST", prefix+"/auth/login", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code, w.Body.String())
+		}
+	}
+}
