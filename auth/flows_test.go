@@ -462,6 +462,16 @@ func testLogoutAll(t *testing.T, newStore storeFactory) {
 	devices, err := f.svc.Devices(ctx, auth.Identity{Claims: token.Claims{UserID: id.User.ID}})
 	require.NoError(t, err)
 	assert.Len(t, devices, 1)
+
+	// A second revocation in the same second still ends the token issued
+	// between the two, and a token issued after it works.
+	f.clock.Advance(200 * time.Millisecond)
+	require.NoError(t, f.svc.LogoutAll(ctx, id, auth.Client{}))
+	_, err = f.svc.Authenticate(ctx, again.AccessToken)
+	assert.ErrorIs(t, err, auth.ErrInvalidToken, "a token issued between two revocations in one second fails")
+	last := f.login(t, "alice", strongPassword)
+	_, err = f.svc.Authenticate(ctx, last.AccessToken)
+	require.NoError(t, err)
 }
 
 func testDevices(t *testing.T, newStore storeFactory) {

@@ -81,3 +81,17 @@ type Session struct {
 	LastUsedAt time.Time // when the family was last refreshed or created
 	ExpiresAt  time.Time // expiry of the family's active token
 }
+
+// NextRevocation returns the TokensValidAfter that a revocation at moment at
+// records for a user whose current value is prev: at itself, or one second
+// after prev when that is later. Access tokens carry their issue time in
+// whole seconds and tokens issued after a revocation are dated at its
+// moment, so two revocations in one second must not record the same moment:
+// a token issued between them would survive the second. Stores apply this
+// in [Users.SetPassword] and [RefreshTokens.RevokeAllSessions].
+func NextRevocation(prev, at time.Time) time.Time {
+	if next := prev.Add(time.Second); !prev.IsZero() && !next.Before(at) {
+		return next
+	}
+	return at
+}

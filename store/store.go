@@ -43,7 +43,8 @@ type Users interface {
 	ReplacePasswordHash(ctx context.Context, userID, oldHash, newHash string) error
 
 	// SetPassword is one atomic step: it sets the user's hash and UpdatedAt,
-	// sets TokensValidAfter to at, revokes every refresh-token family of the
+	// sets TokensValidAfter to [NextRevocation](TokensValidAfter, at),
+	// revokes every refresh-token family of the
 	// user except keepFamily ("" keeps none), and voids the user's unused
 	// password-reset codes. It returns [ErrNotFound] for an unknown user.
 	SetPassword(ctx context.Context, userID, hash string, at time.Time, keepFamily string) error
@@ -94,7 +95,8 @@ type RefreshTokens interface {
 	RevokeFamily(ctx context.Context, userID, familyID string, at time.Time) error
 
 	// RevokeAllSessions revokes every refresh token of the user and sets the
-	// user's TokensValidAfter to at, in one atomic step. It returns
+	// user's TokensValidAfter to [NextRevocation](TokensValidAfter, at), in
+	// one atomic step. It returns
 	// [ErrNotFound] for an unknown user.
 	RevokeAllSessions(ctx context.Context, userID string, at time.Time) error
 

@@ -174,12 +174,12 @@ func (s *Store) RevokeFamily(ctx context.Context, userID, familyID string, at ti
 	return nil
 }
 
-// RevokeAllSessions revokes every refresh token of the user and sets the
-// user's TokensValidAfter to at, in one step. It returns [store.ErrNotFound]
+// RevokeAllSessions revokes every refresh token of the user and moves the
+// user's TokensValidAfter to [store.NextRevocation] of at, in one step. It returns [store.ErrNotFound]
 // for an unknown user.
 func (s *Store) RevokeAllSessions(ctx context.Context, userID string, at time.Time) error {
 	return s.updateUser(ctx, userID, func(u *store.User) error {
-		u.TokensValidAfter = utc(at)
+		u.TokensValidAfter = utc(store.NextRevocation(u.TokensValidAfter, at))
 		for familyID := range s.families[userID] {
 			s.revokeFamilyLocked(userID, familyID)
 		}

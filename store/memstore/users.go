@@ -113,14 +113,15 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, userID, oldHash, newHas
 	})
 }
 
-// SetPassword sets the user's hash, UpdatedAt and TokensValidAfter, revokes
+// SetPassword sets the user's hash and UpdatedAt, moves TokensValidAfter to
+// [store.NextRevocation] of at, revokes
 // every token of the user's families other than keepFamily, and marks the
 // user's unused password-reset codes used, in one step. It returns
 // [store.ErrNotFound] for an unknown user.
 func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Time, keepFamily string) error {
 	return s.updateUser(ctx, userID, func(u *store.User) error {
 		u.HashedPassword = hash
-		u.UpdatedAt, u.TokensValidAfter = utc(at), utc(at)
+		u.UpdatedAt, u.TokensValidAfter = utc(at), utc(store.NextRevocation(u.TokensValidAfter, at))
 		for familyID := range s.families[userID] {
 			if familyID != keepFamily {
 				s.revokeFamilyLocked(userID, familyID)

@@ -196,10 +196,14 @@ func (s *Store) RevokeAllSessions(ctx context.Context, userID string, at time.Ti
 		if err := s.lockUser(ctx, q, userID); err != nil {
 			return err
 		}
-		if _, err := q.ExecContext(ctx, `UPDATE users SET tokens_valid_after = $2 WHERE id = $1`, userID, s.ts(at)); err != nil {
+		validAfter, err := s.nextRevocation(ctx, q, userID, at)
+		if err != nil {
 			return err
 		}
-		_, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET is_revoked = TRUE
+		if _, err := q.ExecContext(ctx, `UPDATE users SET tokens_valid_after = $2 WHERE id = $1`, userID, s.ts(validAfter)); err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `UPDATE refresh_tokens SET is_revoked = TRUE
 			WHERE user_id = $1 AND NOT is_revoked`, userID)
 		return err
 	})

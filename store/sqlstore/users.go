@@ -129,15 +129,19 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Ti
 		if err := s.lockUser(ctx, q, userID); err != nil {
 			return err
 		}
-		if _, err := q.ExecContext(ctx, `UPDATE users SET hashed_password = $2, updated_at = $3, tokens_valid_after = $3
-			WHERE id = $1`, userID, hash, s.ts(at)); err != nil {
+		validAfter, err := s.nextRevocation(ctx, q, userID, at)
+		if err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE users SET hashed_password = $2, updated_at = $3, tokens_valid_after = $4
+			WHERE id = $1`, userID, hash, s.ts(at), s.ts(validAfter)); err != nil {
 			return err
 		}
 		if _, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET is_revoked = TRUE
 			WHERE user_id = $1 AND NOT is_revoked AND family_id <> $2`, userID, keepFamily); err != nil {
 			return err
 		}
-		_, err := q.ExecContext(ctx, `UPDATE verification_codes SET is_used = TRUE
+		_, err = q.ExecContext(ctx, `UPDATE verification_codes SET is_used = TRUE
 			WHERE user_id = $1 AND code_type = $2 AND NOT is_used`, userID, string(store.CodePasswordReset))
 		return err
 	})
@@ -180,6 +184,17 @@ func (s *Store) lockUser(ctx context.Context, q querier, userID string) error {
 		return store.ErrNotFound
 	}
 	return err
+}
+
+// nextRevocation reads the user's TokensValidAfter and returns the moment a
+// revocation at at records ([store.NextRevocation]). The caller holds the
+// user's lock (lockUser), so two revocations cannot read the same value.
+func (s *Store) nextRevocation(ctx context.Context, q querier, userID string, at time.Time) (time.Time, error) {
+	var prev time.Time
+	if err := q.QueryRowContext(ctx, `SELECT tokens_valid_after FROM users WHERE id = $1`, userID).Scan(timeCol{&prev}); err != nil {
+		return time.Time{}, err
+	}
+	return store.NextRevocation(prev, at), nil
 }
 
 // txErr wraps the error of a transaction, passing the sentinels of package

@@ -23,6 +23,7 @@ func tokenCases() []testCase {
 		{"RevokeFamily", testRevokeFamily},
 		{"RevokeFamilyNotFound", testRevokeFamilyNotFound},
 		{"RevokeAllSessions", testRevokeAllSessions},
+		{"RevocationMomentsIncrease", testRevocationMomentsIncrease},
 		{"Sessions", testSessions},
 		{"SessionsEmpty", testSessionsEmpty},
 	}
@@ -422,4 +423,27 @@ func testSessionsEmpty(t *testing.T, mk maker) {
 	got, err := f.s.Sessions(f.ctx, alice.ID, at(0))
 	require.NoError(t, err)
 	require.Empty(t, got)
+}
+
+// testRevocationMomentsIncrease checks that SetPassword and
+// RevokeAllSessions record store.NextRevocation: two revocations in one
+// second record moments a second apart, so a token dated at the first does
+// not survive the second.
+func testRevocationMomentsIncrease(t *testing.T, mk maker) {
+	f := mk(t)
+	alice := f.newUser("alice")
+	first := at(time.Hour).Truncate(time.Second)
+	require.NoError(t, f.s.RevokeAllSessions(f.ctx, alice.ID, first))
+	require.True(t, first.Equal(f.user(alice.ID).TokensValidAfter), "the first revocation records its moment")
+
+	require.NoError(t, f.s.RevokeAllSessions(f.ctx, alice.ID, first))
+	assert.True(t, first.Add(time.Second).Equal(f.user(alice.ID).TokensValidAfter), "a second revocation at the same moment records one second later")
+
+	hash := "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$" + digest("again")[:43]
+	require.NoError(t, f.s.SetPassword(f.ctx, alice.ID, hash, first.Add(time.Second), ""))
+	assert.True(t, first.Add(2*time.Second).Equal(f.user(alice.ID).TokensValidAfter), "SetPassword moves on from the last revocation too")
+
+	later := first.Add(time.Hour)
+	require.NoError(t, f.s.RevokeAllSessions(f.ctx, alice.ID, later))
+	assert.True(t, later.Equal(f.user(alice.ID).TokensValidAfter), "a later revocation records its own moment")
 }
