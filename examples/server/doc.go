@@ -1,0 +1,44 @@
+// Command server is the reference forgeauth server: a complete
+// authentication service configured from the environment, ready to run
+// behind a reverse proxy.
+//
+//	JWT_SECRET_KEY=$(openssl rand -base64 48) go run ./examples/server
+//
+// It serves the forgeauth endpoints under /api/v1 (see
+// [github.com/forgeauth/forgeauth/httpauth]), and besides them:
+//
+//	GET /healthz           200 {"status":"ok"} while the process runs
+//	GET /readyz            200 when the database answers, else 503
+//	GET /api/v1/hello      a protected route: {"message":"Hello, <username>!"}
+//	GET /api/v1/public     optional sign-in: {"message":"Hello, <username or anonymous>"}
+//	GET /api/v1/openapi.json
+//
+// # Configuration
+//
+// Everything [github.com/forgeauth/forgeauth/auth.ConfigFromEnv] and
+// [github.com/forgeauth/forgeauth/auth.SMTPConfigFromEnv] read (JWT_*,
+// EMAIL_*, AUTH_MODE, AUTH_REQUIRE_VERIFIED_LOGIN, AUTH_LOGIN_MAX_FAILURES,
+// PASSWORD_HASH_*), and:
+//
+//	ADDR                        listen address, default ":8080"
+//	DATABASE_URL                sqlite:<path> (default sqlite:forgeauth.db),
+//	                            postgres://... or postgresql://..., or memory
+//	EMAIL_TEMPLATE_DIR          replaces the embedded email templates, file by file
+//	REDIS_URL                   redis:// or rediss://: rate limits shared by every instance
+//	AUTH_RATE_LIMIT_PER_MINUTE  requests per client IP over the auth endpoints,
+//	                            default 60; 0 turns the limit off
+//	TRUSTED_PROXIES             comma-separated CIDRs or IPs whose
+//	                            X-Forwarded-For is believed
+//
+// Without JWT_SECRET_KEY the server makes a random secret and warns about it:
+// the tokens it issues stop working when it restarts, and instances do not
+// share it, so set the variable in production. Without EMAIL_HOST it sends no
+// email and logs each one instead, code included: that is for development
+// only. A bad value of any variable stops the server at start with an error
+// naming the variable.
+//
+// The SQLite and PostgreSQL databases are migrated at start. Expired refresh
+// tokens and codes are deleted hourly. On SIGINT or SIGTERM the server stops
+// accepting connections, lets the requests in flight finish, sends the
+// queued emails, and closes the database.
+package main

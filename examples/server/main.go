@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/forgeauth/forgeauth/auth"
+	"github.com/forgeauth/forgeauth/httpauth"
+	"github.com/forgeauth/forgeauth/mailer"
+	"github.com/forgeauth/forgeauth/password"
+	"github.com/forgeauth/forgeauth/ratelimit"
+	"github.com/forgeauth/forgeauth/ratelimit/redislimit"
+	"github.com/forgeauth/forgeauth/token"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, nil, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "forgeauth server:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// The limits of the HTTP server. Auth requests are small and quick; the
+// timeouts bound what a slow or idle client can hold.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 32 << 10
+
+	// shutdownTimeout bounds the wait for requests in flight, and then
+	// separately the wait for queued emails, when the server stops.
+	shutdownTimeout = 20 * time.Second
+	// redisStartTimeout bounds the ping to Redis at start.
+	redisStartTimeout = 5 * time.Second
+)
+
+// run serves until ctx ends, then shuts down gracefully and returns nil.
+// It reads its configuration through getenv and returns an error naming the
+// variable when a value is bad. ln nil means listening on ADDR; a given ln
+// is closed when run returns. Logs go to logOut as slog text.
+func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOut io.Writer) (err error) {
+	logger := slog.New(slog.NewTextHandler(logOut, nil))
+
+	// Resources are released in reverse order of acquisition, whatever
+	// happens: the mail queue drains before the database closes. After a
+	// clean stop, a failure here (mails left unsent) is run's error.
+	var closers []func() error
+	defer func() {
+		if ln != nil {
+			closers = append(closers, ln.Close)
+		}
+		var errs []error
+		for _, c := range slices.Backward(closers) {
+			if cerr := c(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+				logger.Warn("closing on shutdown failed", "error", cerr)
+				errs = append(errs, cerr)
+			}
+		}
+		if err == nil {
+			err = errors.Join(errs...)
+		}
+	}()
+
+	// Every variable is checked before anything is opened.
+	set, err := readSettings(getenv)
+	if err != nil {
+		return err
+	}
+	randomSecret := getenv("JWT_SECRET_KEY") == ""
+	if randomSecret {
+		if getenv, err = withRandomSecret(getenv); err != nil {
+			return err
+		}
+	}
+	cfg, err := auth.ConfigFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	if err := checkAuthConfig(cfg); err != nil {
+		return err
+	}
+	smtpCfg, useSMTP, err := auth.SMTPConfigFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.Templates, err = mailer.LoadTemplates(set.TemplateDir); err != nil {
+		return &envError{Name: "EMAIL_TEMPLATE_DIR", Reason: "cannot load the templates", Err: err}
+	}
+
+	if randomSecret {
+		logger.Warn("JWT_SECRET_KEY is not set: using a random secret; tokens will not survive a restart and are not shared between instances")
+	}
+	cfg.Logger = logger
+
+	mailDesc := "log"
+	if useSMTP {
+		m, err := mailer.NewSMTP(smtpCfg)
+		if err != nil {
+			return smtpEnvError(err)
+		}
+		cfg.Mailer = m
+		mailDesc = fmt.Sprintf("smtp:%s:%d", smtpCfg.Host, smtpCfg.Port)
+	} else {
+		cfg.Mailer = mailer.NewLog(logger)
+	}
+
+	opts := httpauth.Options{
+		TrustedProxies: set.TrustedProxies,
+		Logger:         logger,
+		DisableIPLimit: set.RatePerMinute == 0,
+	}
+	ipRule := ratelimit.Rule{Limit: max(set.RatePerMinute, 1), Window: time.Minute}
+	limitDesc := "memory"
+	if set.RedisURL != "" {
+		rdb, err := openRedis(ctx, set.RedisURL)
+		if err != nil {
+			return err
+		}
+		closers = append(closers, rdb.Close)
+		cfg.NewLimiter = func(name string, rule ratelimit.Rule) (ratelimit.Limiter, error) {
+			return redislimit.New(redislimit.Config{Client: rdb, Rule: rule, Prefix: "forgeauth:" + name + ":"})
+		}
+		if !opts.DisableIPLimit {
+			if opts.IPLimiter, err = redislimit.New(redislimit.Config{Client: rdb, Rule: ipRule, Prefix: "forgeauth:ip:"}); err != nil {
+				return err
+			}
+		}
+		limitDesc = "redis"
+	} else if !opts.DisableIPLimit {
+		if opts.IPLimiter, err = ratelimit.NewMemory(ratelimit.MemoryConfig{Rule: ipRule}); err != nil {
+			return err
+		}
+	}
+
+	st, closeDB, err := openStore(ctx, set.DB)
+	if err != nil {
+		return err
+	}
+	closers = append(closers, closeDB)
+	cfg.Store = st
+
+	svc, err := auth.New(cfg)
+	if err != nil {
+		return err
+	}
+	closers = append(closers, func() error {
+		// The request's ctx may be gone already: queued mails get their
+		// own deadline.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		return svc.Shutdown(sctx)
+	})
+	h, err := httpauth.New(svc, opts)
+	if err != nil {
+		return err
+	}
+
+	if ln == nil {
+		if ln, err = net.Listen("tcp", set.Addr); err != nil {
+			return &envError{Name: "ADDR", Reason: "cannot listen", Err: err}
+		}
+	}
+	srv := &http.Server{
+		Handler:           routes(svc, h, logger, set.TrustedProxies),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	cleanCtx, stopCleaning := context.WithCancel(ctx)
+	var cleaning sync.WaitGroup
+	cleaning.Go(func() { cleanExpired(cleanCtx, st, cleanupInterval, logger) })
+	// Cleaning stops before the database closes.
+	closers = append(closers, func() error { stopCleaning(); cleaning.Wait(); return nil })
+
+	logger.Info("forgeauth server listening",
+		"addr", ln.Addr().String(),
+		"mode", svc.Mode(),
+		"store", set.DB.String(),
+		"mailer", mailDesc,
+		"rate_limits", limitDesc,
+	)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("server stopped")
+	return nil
+}
+
+// withRandomSecret returns getenv with JWT_SECRET_KEY set to 32 random bytes.
+func withRandomSecret(getenv func(string) string) (func(string) string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("JWT_SECRET_KEY: making a random secret: %w", err)
+	}
+	secret := string(b)
+	return func(name string) string {
+		if name == "JWT_SECRET_KEY" {
+			return secret
+		}
+		return getenv(name)
+	}, nil
+}
+
+// checkAuthConfig checks the token and hashing settings before anything is
+// opened, so that a bad value is reported under its variable's name.
+func checkAuthConfig(cfg auth.Config) error {
+	if _, err := token.New(cfg.Token); err != nil {
+		if errors.Is(err, token.ErrWeakSecret) {
+			return &envError{Name: "JWT_SECRET_KEY", Reason: "too short", Err: err}
+		}
+		return &envError{Name: "JWT_ALGORITHM", Reason: "unusable token settings", Err: err}
+	}
+	if p := cfg.Password.Params; p != (password.Params{}) {
+		if err := p.Validate(); err != nil {
+			return &envError{Name: "PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS, PASSWORD_HASH_PARALLELISM", Reason: "invalid hashing parameters", Err: err}
+		}
+	}
+	return nil
+}
+
+// smtpEnvError names the variable behind an invalid SMTP setting.
+func smtpEnvError(err error) error {
+	names := map[string]string{
+		"Host":      "EMAIL_HOST",
+		"Port":      "EMAIL_PORT",
+		"Username":  "EMAIL_HOST_USER",
+		"Password":  "EMAIL_HOST_PASSWORD",
+		"FromName":  "EMAIL_FROM_NAME",
+		"FromEmail": "EMAIL_FROM_EMAIL",
+	}
+	var ce *mailer.ConfigError
+	if errors.As(err, &ce) && names[ce.Field] != "" {
+		return &envError{Name: names[ce.Field], Reason: "invalid email setting", Err: err}
+	}
+	return &envError{Name: "EMAIL_HOST", Reason: "invalid email settings", Err: err}
+}
+
+// openRedis connects to REDIS_URL and checks that the server answers.
+func openRedis(ctx context.Context, redisURL string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, &envError{Name: "REDIS_URL", Reason: "not a valid redis:// or rediss:// URL", Err: errWithoutURL(err)}
+	}
+	rdb := redis.NewClient(opt)
+	ctx, cancel := context.WithTimeout(ctx, redisStartTimeout)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, &envError{Name: "REDIS_URL", Reason: "cannot reach " + opt.Addr, Err: err}
+	}
+	return rdb, nil
+}
