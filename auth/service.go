@@ -317,28 +317,20 @@ func hashErr(err error) error {
 // limited checks the limiters for key without counting and returns a
 // *RateLimitError for the longest wait, or nil.
 func limited(ctx context.Context, ls []ratelimit.Limiter, key string) error {
-	var wait time.Duration
-	for _, l := range ls {
-		r, err := l.Peek(ctx, key)
-		if err != nil {
-			return &UnavailableError{RetryAfter: time.Second, Err: err}
-		}
-		if !r.Allowed && r.RetryAfter > wait {
-			wait = r.RetryAfter
-		}
-	}
-	if wait > 0 {
-		return &RateLimitError{RetryAfter: wait}
-	}
-	return nil
+	return checkLimits(ctx, ls, key, ratelimit.Limiter.Peek)
 }
 
 // count records one event for key on every limiter; it reports a
 // *RateLimitError when any of them refused it.
 func count(ctx context.Context, ls []ratelimit.Limiter, key string) error {
+	return checkLimits(ctx, ls, key, ratelimit.Limiter.Allow)
+}
+
+func checkLimits(ctx context.Context, ls []ratelimit.Limiter, key string,
+	check func(ratelimit.Limiter, context.Context, string) (ratelimit.Result, error)) error {
 	var wait time.Duration
 	for _, l := range ls {
-		r, err := l.Allow(ctx, key)
+		r, err := check(l, ctx, key)
 		if err != nil {
 			return &UnavailableError{RetryAfter: time.Second, Err: err}
 		}
