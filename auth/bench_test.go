@@ -37,6 +37,29 @@ func BenchmarkAuthenticate(b *testing.B) {
 	}
 }
 
+// BenchmarkAuthenticateManyTokens presents 20,000 distinct tokens in turn,
+// twice the cache's size, so most look-ups miss and insert: the cost of
+// keeping the cache bounded.
+func BenchmarkAuthenticateManyTokens(b *testing.B) {
+	f := newFixture(b, newMemStore, basicMode)
+	ctx := context.Background()
+	_, err := f.svc.Register(ctx, "alice", "alice@example.com", strongPassword, auth.Client{})
+	require.NoError(b, err)
+	toks := make([]string, 20_000)
+	for i := range toks {
+		toks[i] = f.login(b, "alice", strongPassword).AccessToken
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		if _, err := f.svc.Authenticate(ctx, toks[i%len(toks)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
 // BenchmarkLogin measures a Basic-mode login at the default Argon2id
 // parameters, for a known user with the right password and for an unknown
 // user (the dummy hash), whose times should match.

@@ -25,7 +25,7 @@ func (s *Service) VerifyAccessToken(accessToken string) (token.Claims, error) {
 		return token.Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if s.tokenCache != nil {
-		s.tokenCache.put(accessToken, claims, s.now())
+		s.tokenCache.put(accessToken, claims)
 	}
 	return claims, nil
 }

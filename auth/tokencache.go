@@ -16,20 +16,29 @@ const defaultTokenCacheSize = 10_000
 // and claim checks (the cost of a JWT parse) but nothing else:
 // [Service.Authenticate] still loads the user and applies the revocation
 // moment. It is safe for concurrent use.
+//
+// It keeps two generations of at most max/2 entries each: when the current
+// one is full it becomes the old one and the previous old one is dropped
+// whole. Every operation is O(1) and memory is bounded; a token dropped
+// with its generation is simply verified again on its next use.
 type tokenCache struct {
-	mu      sync.RWMutex
-	max     int
-	entries map[string]token.Claims
+	mu       sync.RWMutex
+	half     int
+	cur, old map[string]token.Claims
 }
 
-func newTokenCache(max int) *tokenCache {
-	return &tokenCache{max: max, entries: make(map[string]token.Claims, min(max, 1024))}
+func newTokenCache(size int) *tokenCache {
+	half := max(size/2, 1)
+	return &tokenCache{half: half, cur: make(map[string]token.Claims, min(half, 1024))}
 }
 
 // get returns the claims of a cached token that has not expired at now.
 func (c *tokenCache) get(tok string, now time.Time) (token.Claims, bool) {
 	c.mu.RLock()
-	claims, ok := c.entries[tok]
+	claims, ok := c.cur[tok]
+	if !ok {
+		claims, ok = c.old[tok]
+	}
 	c.mu.RUnlock()
 	if !ok || !now.Before(claims.ExpiresAt) {
 		return token.Claims{}, false
@@ -37,24 +46,12 @@ func (c *tokenCache) get(tok string, now time.Time) (token.Claims, bool) {
 	return claims, true
 }
 
-// put remembers a verified token. When the cache is full it first drops
-// expired entries, then arbitrary ones (Go's map order), so memory stays
-// bounded whatever the traffic.
-func (c *tokenCache) put(tok string, claims token.Claims, now time.Time) {
+// put remembers a verified token.
+func (c *tokenCache) put(tok string, claims token.Claims) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
-		for k, v := range c.entries {
-			if !now.Before(v.ExpiresAt) {
-				delete(c.entries, k)
-			}
-		}
-		for k := range c.entries {
-			if len(c.entries) < c.max {
-				break
-			}
-			delete(c.entries, k)
-		}
+	if len(c.cur) >= c.half {
+		c.old, c.cur = c.cur, make(map[string]token.Claims, min(c.half, 1024))
 	}
-	c.entries[tok] = claims
+	c.cur[tok] = claims
 }
