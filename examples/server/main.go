@@ -11,7 +11,10 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -30,11 +33,29 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit(os.Getenv, runtime.GOMAXPROCS(0)))
+	}
 	if err := run(ctx, os.Getenv, nil, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "forgeauth server:", err)
 		stop()
 		os.Exit(1)
 	}
+}
+
+// memoryLimit is the soft memory limit the server sets when GOMEMLIMIT is
+// not given: the Argon2id memory of the hashes that may run at once (one per
+// CPU) plus 64 MiB. x/crypto/argon2 allocates a fresh block for every hash,
+// so without a limit a burst of logins leaves about as much garbage as the
+// hashes in flight, and the heap doubles before the collector runs; with it
+// the collector reclaims the blocks first. An unusable
+// PASSWORD_HASH_MEMORY_KIB counts as the default here; run reports it.
+func memoryLimit(getenv func(string) string, procs int) int64 {
+	kib := int64(password.DefaultParams().Memory)
+	if v, err := strconv.ParseInt(getenv("PASSWORD_HASH_MEMORY_KIB"), 10, 64); err == nil && v > 0 && v <= password.MaxMemory {
+		kib = v
+	}
+	return int64(procs)*kib<<10 + 64<<20
 }
 
 // The limits of the HTTP server. Auth requests are small and quick; the

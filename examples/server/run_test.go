@@ -236,3 +236,33 @@ func TestGracefulShutdownFinishesRequests(t *testing.T) {
 	assert.True(t, res.close, "answered while shutting down (no keep-alive)")
 	require.NoError(t, <-stopped)
 }
+
+func TestMemoryLimit(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "PASSWORD_HASH_MEMORY_KIB" {
+				return v
+			}
+			return ""
+		}
+	}
+	const mib = 1 << 20
+	tests := []struct {
+		name  string
+		kib   string
+		procs int
+		want  int64
+	}{
+		{"default parameters, two CPUs", "", 2, 2*19456*1024 + 64*mib},
+		{"configured memory", "65536", 4, 4*64*mib + 64*mib},
+		{"unusable value counts as the default", "lots", 1, 19456*1024 + 64*mib},
+		{"over the cap counts as the default", "999999999", 1, 19456*1024 + 64*mib},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := memoryLimit(env(tt.kib), tt.procs); got != tt.want {
+				t.Errorf("memoryLimit = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
