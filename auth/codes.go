@@ -115,18 +115,14 @@ func (s *Service) mailTo(ctx context.Context, u store.User, kind mailer.Kind, co
 	return s.mail.Send(ctx, msg)
 }
 
-// consumeCode checks a code of typ for u, counting a wrong attempt. Every
-// failure is [ErrInvalidCode] except an unreachable store.
-func (s *Service) consumeCode(ctx context.Context, u store.User, typ store.CodeType, code string) error {
-	if !wellFormedCode(code) {
-		return ErrInvalidCode
-	}
-	_, err := s.store.ConsumeCode(ctx, u.ID, typ, s.codeDigest(typ, u.ID, code), s.codeMaxAttempts, s.now().UTC())
+// codeErr maps the store's answer to a code into the service's: every
+// wrong, expired, used or exhausted code is [ErrInvalidCode].
+func codeErr(err error) error {
 	switch {
 	case errors.Is(err, store.ErrCodeMismatch), errors.Is(err, store.ErrNotFound):
 		return ErrInvalidCode
 	case err != nil:
-		return storeErr("consume code", err)
+		return storeErr("redeem code", err)
 	}
 	return nil
 }
@@ -157,20 +153,18 @@ func (s *Service) VerifyEmail(ctx context.Context, email, code string, c Client)
 	if err != nil {
 		return store.User{}, err
 	}
-	if !ok {
+	if !ok || !wellFormedCode(code) {
 		return store.User{}, ErrInvalidCode
 	}
-	if err := s.consumeCode(ctx, u, store.CodeEmailVerification, code); err != nil {
+	// One atomic step: the code is spent only if the email is verified.
+	verified, err := s.store.VerifyEmailWithCode(ctx, u.ID, s.codeDigest(store.CodeEmailVerification, u.ID, code), s.codeMaxAttempts, s.now().UTC())
+	if err := codeErr(err); err != nil {
 		if errors.Is(err, ErrInvalidCode) {
 			s.emit(ctx, EventEmailVerified, OutcomeFailure, u.ID, "", c, "invalid_code")
 		}
 		return store.User{}, err
 	}
-	now := s.now().UTC()
-	if err := s.store.MarkVerified(ctx, u.ID, now); err != nil {
-		return store.User{}, storeErr("mark verified", err)
-	}
-	u.IsVerified, u.UpdatedAt = true, now
+	u = verified
 	s.emit(ctx, EventEmailVerified, OutcomeSuccess, u.ID, "", c, "")
 	if err := s.mailTo(ctx, u, mailer.Welcome, ""); err != nil {
 		s.log.WarnContext(ctx, "auth: sending the welcome mail failed", "user_id", u.ID, "error", err)
@@ -245,16 +239,20 @@ func (s *Service) ResetPassword(ctx context.Context, email, code, newPassword st
 	if errs := s.checkPassword("new_password", newPassword, words...); len(errs) > 0 {
 		return &ValidationError{Errors: errs}
 	}
-	if !ok {
+	if !ok || !wellFormedCode(code) {
 		return ErrInvalidCode
 	}
-	if err := s.consumeCode(ctx, u, store.CodePasswordReset, code); err != nil {
+	// Hash first, so a saturated hasher cannot spend the code; then spend
+	// the code and set the password in one atomic step.
+	hash, err := s.hasher.Hash(ctx, newPassword)
+	if err != nil {
+		return hashErr(err)
+	}
+	err = s.store.ResetPasswordWithCode(ctx, u.ID, s.codeDigest(store.CodePasswordReset, u.ID, code), s.codeMaxAttempts, hash, s.revocationMoment())
+	if err := codeErr(err); err != nil {
 		if errors.Is(err, ErrInvalidCode) {
 			s.emit(ctx, EventPasswordReset, OutcomeFailure, u.ID, "", c, "invalid_code")
 		}
-		return err
-	}
-	if err := s.setPassword(ctx, u, newPassword, ""); err != nil {
 		return err
 	}
 	if err := reset(ctx, s.loginLimits, "user:"+u.ID); err != nil {

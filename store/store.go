@@ -120,6 +120,21 @@ type Codes interface {
 	// [ErrCodeMismatch]. With no active code it returns [ErrNotFound].
 	// Concurrent calls never evaluate more than maxAttempts wrong guesses.
 	ConsumeCode(ctx context.Context, userID string, typ CodeType, codeHash string, maxAttempts int, at time.Time) (VerificationCode, error)
+
+	// VerifyEmailWithCode consumes the user's email-verification code as
+	// ConsumeCode does and, in the same atomic step, marks the user verified
+	// (IsVerified, UpdatedAt = at) and returns the updated user; a failure
+	// leaves neither half done. A wrong code counts an attempt and returns
+	// [ErrCodeMismatch]; no active code, or an unknown user, [ErrNotFound].
+	VerifyEmailWithCode(ctx context.Context, userID, codeHash string, maxAttempts int, at time.Time) (User, error)
+
+	// ResetPasswordWithCode consumes the user's password-reset code as
+	// ConsumeCode does and, in the same atomic step, does what SetPassword
+	// does with keepFamily "" (new hash, revocation moment, every session
+	// and reset code ended); a failure leaves neither half done. A wrong code
+	// counts an attempt and returns [ErrCodeMismatch]; no active code, or an
+	// unknown user, [ErrNotFound].
+	ResetPasswordWithCode(ctx context.Context, userID, codeHash string, maxAttempts int, hash string, at time.Time) error
 }
 
 // Pinger is implemented by stores that can tell whether their backend

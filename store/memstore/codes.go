@@ -85,7 +85,10 @@ func (s *Store) ConsumeCode(ctx context.Context, userID string, typ store.CodeTy
 		return store.VerificationCode{}, err
 	}
 	defer s.mu.Unlock()
-	at = utc(at)
+	return s.consumeLocked(userID, typ, codeHash, maxAttempts, utc(at))
+}
+
+func (s *Store) consumeLocked(userID string, typ store.CodeType, codeHash string, maxAttempts int, at time.Time) (store.VerificationCode, error) {
 	var active *store.VerificationCode
 	for id := range s.userCodes[userID][typ] {
 		c := s.codes[id]
@@ -109,4 +112,46 @@ func (s *Store) ConsumeCode(ctx context.Context, userID string, typ store.CodeTy
 	c.IsUsed = true
 	s.codes[c.ID] = c
 	return c, nil
+}
+
+// VerifyEmailWithCode consumes the user's email-verification code and marks
+// the user verified, in one step. It returns [store.ErrCodeMismatch] (the
+// attempt counted) for a wrong code and [store.ErrNotFound] for no active
+// code or an unknown user.
+func (s *Store) VerifyEmailWithCode(ctx context.Context, userID, codeHash string, maxAttempts int, at time.Time) (store.User, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.User{}, err
+	}
+	defer s.mu.Unlock()
+	u, ok := s.users[userID]
+	if !ok {
+		return store.User{}, store.ErrNotFound
+	}
+	if _, err := s.consumeLocked(userID, store.CodeEmailVerification, codeHash, maxAttempts, utc(at)); err != nil {
+		return store.User{}, err
+	}
+	u.IsVerified, u.UpdatedAt = true, utc(at)
+	s.users[userID] = u
+	return u, nil
+}
+
+// ResetPasswordWithCode consumes the user's password-reset code and does
+// what SetPassword does with no family kept, in one step. It returns
+// [store.ErrCodeMismatch] (the attempt counted) for a wrong code and
+// [store.ErrNotFound] for no active code or an unknown user.
+func (s *Store) ResetPasswordWithCode(ctx context.Context, userID, codeHash string, maxAttempts int, hash string, at time.Time) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	u, ok := s.users[userID]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if _, err := s.consumeLocked(userID, store.CodePasswordReset, codeHash, maxAttempts, utc(at)); err != nil {
+		return err
+	}
+	s.setPasswordLocked(&u, hash, at, "")
+	s.users[userID] = u
+	return nil
 }

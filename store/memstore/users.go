@@ -120,16 +120,21 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, userID, oldHash, newHas
 // [store.ErrNotFound] for an unknown user.
 func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Time, keepFamily string) error {
 	return s.updateUser(ctx, userID, func(u *store.User) error {
-		u.HashedPassword = hash
-		u.UpdatedAt, u.TokensValidAfter = utc(at), utc(store.NextRevocation(u.TokensValidAfter, at))
-		for familyID := range s.families[userID] {
-			if familyID != keepFamily {
-				s.revokeFamilyLocked(userID, familyID)
-			}
-		}
-		s.voidCodesLocked(userID, store.CodePasswordReset)
+		s.setPasswordLocked(u, hash, at, keepFamily)
 		return nil
 	})
+}
+
+// setPasswordLocked is SetPassword on u, whose record the caller stores.
+func (s *Store) setPasswordLocked(u *store.User, hash string, at time.Time, keepFamily string) {
+	u.HashedPassword = hash
+	u.UpdatedAt, u.TokensValidAfter = utc(at), utc(store.NextRevocation(u.TokensValidAfter, at))
+	for familyID := range s.families[u.ID] {
+		if familyID != keepFamily {
+			s.revokeFamilyLocked(u.ID, familyID)
+		}
+	}
+	s.voidCodesLocked(u.ID, store.CodePasswordReset)
 }
 
 // MarkVerified sets the user's IsVerified and UpdatedAt. It returns

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -61,7 +62,17 @@ func (s *Store) CreateCode(ctx context.Context, c store.VerificationCode) error 
 // on the newest row version, so concurrent calls never evaluate more than
 // maxAttempts wrong guesses, and a code is used at most once.
 func (s *Store) ConsumeCode(ctx context.Context, userID string, typ store.CodeType, codeHash string, maxAttempts int, at time.Time) (store.VerificationCode, error) {
-	c, err := scanCode(s.db.QueryRowContext(ctx, `UPDATE verification_codes
+	c, err := s.consume(ctx, s.db, userID, typ, codeHash, maxAttempts, at)
+	if err != nil && !isStoreSentinel(err) {
+		return store.VerificationCode{}, s.wrap(ctx, "consume code", err)
+	}
+	return c, err
+}
+
+// consume is ConsumeCode's one statement, run by q (the pool or a
+// transaction). Driver errors come back unwrapped.
+func (s *Store) consume(ctx context.Context, q querier, userID string, typ store.CodeType, codeHash string, maxAttempts int, at time.Time) (store.VerificationCode, error) {
+	c, err := scanCode(q.QueryRowContext(ctx, `UPDATE verification_codes
 		SET attempts = attempts + CASE WHEN code = $3 THEN 0 ELSE 1 END,
 			is_used = (is_used OR code = $3)
 		WHERE id = (
@@ -75,10 +86,66 @@ func (s *Store) ConsumeCode(ctx context.Context, userID string, typ store.CodeTy
 		return store.VerificationCode{}, store.ErrNotFound
 	}
 	if err != nil {
-		return store.VerificationCode{}, s.wrap(ctx, "consume code", err)
+		return store.VerificationCode{}, err
 	}
 	if !c.IsUsed {
 		return store.VerificationCode{}, store.ErrCodeMismatch
 	}
 	return c, nil
+}
+
+// redeem runs, in one transaction under the user's lock, the consumption of
+// the user's code of typ and, on a match, apply. A wrong code's attempt is
+// committed and reported as store.ErrCodeMismatch; any failure of apply
+// rolls the consumption back with it.
+func (s *Store) redeem(ctx context.Context, op, userID string, typ store.CodeType, codeHash string, maxAttempts int, at time.Time, apply func(q querier) error) error {
+	var mismatch bool
+	err := s.inTx(ctx, func(q querier) error {
+		if err := s.lockUser(ctx, q, userID); err != nil {
+			return err
+		}
+		_, err := s.consume(ctx, q, userID, typ, codeHash, maxAttempts, at)
+		if errors.Is(err, store.ErrCodeMismatch) {
+			mismatch = true // commit the counted attempt
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return apply(q)
+	})
+	if err == nil && mismatch {
+		return store.ErrCodeMismatch
+	}
+	return s.txErr(ctx, op, err)
+}
+
+// VerifyEmailWithCode consumes the user's email-verification code and marks
+// the user verified, in one transaction. It returns [store.ErrCodeMismatch]
+// (the attempt counted) for a wrong code and [store.ErrNotFound] for no
+// active code or an unknown user.
+func (s *Store) VerifyEmailWithCode(ctx context.Context, userID, codeHash string, maxAttempts int, at time.Time) (store.User, error) {
+	var u store.User
+	err := s.redeem(ctx, "verify email", userID, store.CodeEmailVerification, codeHash, maxAttempts, at, func(q querier) error {
+		if _, err := q.ExecContext(ctx, `UPDATE users SET is_verified = TRUE, updated_at = $2 WHERE id = $1`, userID, s.ts(at)); err != nil {
+			return err
+		}
+		var err error
+		u, err = scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, userID))
+		return err
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return u, nil
+}
+
+// ResetPasswordWithCode consumes the user's password-reset code and does
+// what SetPassword does with no family kept, in one transaction. It returns
+// [store.ErrCodeMismatch] (the attempt counted) for a wrong code and
+// [store.ErrNotFound] for no active code or an unknown user.
+func (s *Store) ResetPasswordWithCode(ctx context.Context, userID, codeHash string, maxAttempts int, hash string, at time.Time) error {
+	return s.redeem(ctx, "reset password", userID, store.CodePasswordReset, codeHash, maxAttempts, at, func(q querier) error {
+		return s.setPassword(ctx, q, userID, hash, at, "")
+	})
 }

@@ -129,23 +129,29 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Ti
 		if err := s.lockUser(ctx, q, userID); err != nil {
 			return err
 		}
-		validAfter, err := s.nextRevocation(ctx, q, userID, at)
-		if err != nil {
-			return err
-		}
-		if _, err := q.ExecContext(ctx, `UPDATE users SET hashed_password = $2, updated_at = $3, tokens_valid_after = $4
-			WHERE id = $1`, userID, hash, s.ts(at), s.ts(validAfter)); err != nil {
-			return err
-		}
-		if _, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET is_revoked = TRUE
-			WHERE user_id = $1 AND NOT is_revoked AND family_id <> $2`, userID, keepFamily); err != nil {
-			return err
-		}
-		_, err = q.ExecContext(ctx, `UPDATE verification_codes SET is_used = TRUE
-			WHERE user_id = $1 AND code_type = $2 AND NOT is_used`, userID, string(store.CodePasswordReset))
-		return err
+		return s.setPassword(ctx, q, userID, hash, at, keepFamily)
 	})
 	return s.txErr(ctx, "set password", err)
+}
+
+// setPassword is SetPassword's statements, run by q in a transaction that
+// holds the user's lock.
+func (s *Store) setPassword(ctx context.Context, q querier, userID, hash string, at time.Time, keepFamily string) error {
+	validAfter, err := s.nextRevocation(ctx, q, userID, at)
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE users SET hashed_password = $2, updated_at = $3, tokens_valid_after = $4
+		WHERE id = $1`, userID, hash, s.ts(at), s.ts(validAfter)); err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET is_revoked = TRUE
+		WHERE user_id = $1 AND NOT is_revoked AND family_id <> $2`, userID, keepFamily); err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `UPDATE verification_codes SET is_used = TRUE
+		WHERE user_id = $1 AND code_type = $2 AND NOT is_used`, userID, string(store.CodePasswordReset))
+	return err
 }
 
 // DeleteUser removes the user with its refresh tokens and codes, in one

@@ -19,6 +19,8 @@ func codeCases() []testCase {
 		{"NotFound", testCodeNotFound},
 		{"SameDigestTwice", testSameDigestTwice},
 		{"CreateIntegrity", testCodeIntegrity},
+		{"VerifyEmailWithCode", testVerifyEmailWithCode},
+		{"ResetPasswordWithCode", testResetPasswordWithCode},
 	}
 }
 
@@ -181,4 +183,67 @@ func testCodeIntegrity(t *testing.T, mk maker) {
 		require.Error(t, f.s.CreateCode(f.ctx, dup))
 		f.consume(c1, 0, at(2*time.Minute)) // the failed insert voided nothing
 	})
+}
+
+func testVerifyEmailWithCode(t *testing.T, mk maker) {
+	f := mk(t)
+	alice, bob := f.newUser("alice"), f.newUser("bob")
+	c := f.createCode(makeCode(alice, store.CodeEmailVerification, "v1", at(0)))
+	reset := f.createCode(makeCode(alice, store.CodePasswordReset, "r1", at(0)))
+
+	_, err := f.s.VerifyEmailWithCode(f.ctx, alice.ID, digest("wrong"), 5, at(time.Minute))
+	require.ErrorIs(t, err, store.ErrCodeMismatch)
+	_, err = f.s.VerifyEmailWithCode(f.ctx, alice.ID, reset.CodeHash, 5, at(time.Minute))
+	require.ErrorIs(t, err, store.ErrCodeMismatch, "a reset code does not verify")
+	_, err = f.s.VerifyEmailWithCode(f.ctx, bob.ID, c.CodeHash, 5, at(time.Minute))
+	require.ErrorIs(t, err, store.ErrNotFound, "bob has no code")
+	_, err = f.s.VerifyEmailWithCode(f.ctx, id("user", "nobody"), c.CodeHash, 5, at(time.Minute))
+	require.ErrorIs(t, err, store.ErrNotFound, "an unknown user")
+	requireUser(t, alice, f.user(alice.ID))
+
+	got, err := f.s.VerifyEmailWithCode(f.ctx, alice.ID, c.CodeHash, 5, at(2*time.Minute))
+	require.NoError(t, err)
+	want := alice
+	want.IsVerified, want.UpdatedAt = true, at(2*time.Minute)
+	requireUser(t, want, got)
+	requireUser(t, want, f.user(alice.ID))
+
+	_, err = f.s.VerifyEmailWithCode(f.ctx, alice.ID, c.CodeHash, 5, at(3*time.Minute))
+	require.ErrorIs(t, err, store.ErrNotFound, "the code is used")
+	// Two wrong guesses were counted against c: with a limit of 2 a fresh
+	// code shows that attempts count on the code, not the user.
+	c2 := f.createCode(makeCode(bob, store.CodeEmailVerification, "w1", at(0)))
+	for range 2 {
+		_, err = f.s.VerifyEmailWithCode(f.ctx, bob.ID, digest("wrong"), 2, at(time.Minute))
+		require.ErrorIs(t, err, store.ErrCodeMismatch)
+	}
+	_, err = f.s.VerifyEmailWithCode(f.ctx, bob.ID, c2.CodeHash, 2, at(time.Minute))
+	require.ErrorIs(t, err, store.ErrNotFound, "out of attempts even with the right code")
+	require.False(t, f.user(bob.ID).IsVerified)
+}
+
+func testResetPasswordWithCode(t *testing.T, mk maker) {
+	f := mk(t)
+	alice := f.newUser("alice")
+	a1 := f.createToken(makeToken(alice, "A", "a1", at(0)))
+	verify := f.createCode(makeCode(alice, store.CodeEmailVerification, "v1", at(0)))
+	c := f.createCode(makeCode(alice, store.CodePasswordReset, "r1", at(0)))
+	newHash := "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$" + digest("reset")[:43]
+
+	err := f.s.ResetPasswordWithCode(f.ctx, alice.ID, verify.CodeHash, 5, newHash, at(time.Minute))
+	require.ErrorIs(t, err, store.ErrCodeMismatch, "a verification code does not reset")
+	err = f.s.ResetPasswordWithCode(f.ctx, id("user", "nobody"), c.CodeHash, 5, newHash, at(time.Minute))
+	require.ErrorIs(t, err, store.ErrNotFound)
+	requireUser(t, alice, f.user(alice.ID))
+	require.False(t, f.token(a1.TokenHash).IsRevoked, "a failed reset ends nothing")
+
+	when := at(2 * time.Minute)
+	require.NoError(t, f.s.ResetPasswordWithCode(f.ctx, alice.ID, c.CodeHash, 5, newHash, when))
+	want := alice
+	want.HashedPassword, want.UpdatedAt, want.TokensValidAfter = newHash, when, when
+	requireUser(t, want, f.user(alice.ID))
+	require.True(t, f.token(a1.TokenHash).IsRevoked, "every session ends")
+	err = f.s.ResetPasswordWithCode(f.ctx, alice.ID, c.CodeHash, 5, newHash, at(3*time.Minute))
+	require.ErrorIs(t, err, store.ErrNotFound, "the code is used")
+	f.consume(verify, 0, at(3*time.Minute)) // the verification code lives on
 }
