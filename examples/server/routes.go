@@ -50,7 +50,23 @@ func routes(svc *auth.Service, h *httpauth.Handler, logger *slog.Logger, proxies
 		writeJSON(w, http.StatusOK, map[string]string{"message": "Hello, " + name})
 	})))
 
-	return accessLog(mux, logger, proxies)
+	return accessLog(withDeadline(mux, requestTimeout), logger, proxies)
+}
+
+// requestTimeout bounds the work of one request. Without it a database that
+// stops answering, without closing its connections, would hold each request
+// until the client gave up; with it the store call fails with the deadline,
+// which the service answers as 503 unavailable: protected routes fail
+// closed, and quickly enough for a client to retry.
+const requestTimeout = 10 * time.Second
+
+// withDeadline gives every request's context a deadline of d.
+func withDeadline(next http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // writeJSON writes v as the JSON body of a response that must not be cached.

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"os"
 	"path/filepath"
@@ -264,5 +265,21 @@ func TestMemoryLimit(t *testing.T) {
 				t.Errorf("memoryLimit = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestWithDeadline(t *testing.T) {
+	var got time.Time
+	h := withDeadline(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		var ok bool
+		got, ok = r.Context().Deadline()
+		if !ok {
+			t.Error("the request context has no deadline")
+		}
+	}), time.Minute)
+	before := time.Now()
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if got.Before(before.Add(time.Minute)) || got.After(time.Now().Add(time.Minute)) {
+		t.Errorf("deadline %v is not a minute after the request", got)
 	}
 }
