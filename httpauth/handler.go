@@ -165,6 +165,9 @@ func cleanPrefix(p string) (string, error) {
 	return p, nil
 }
 
+// fallbackPattern catches every request that no endpoint matches.
+const fallbackPattern = "/"
+
 // route is one endpoint.
 type route struct {
 	method, path string
@@ -198,6 +201,7 @@ func (h *Handler) routes(basic bool) {
 	}
 	rs = append(rs, route{method: "GET", path: "/openapi.json", serve: h.serveOpenAPI})
 
+	h.mux.HandleFunc(fallbackPattern, h.fallback)
 	for _, rt := range rs {
 		var next http.Handler = rt.serve
 		if rt.bearer {
@@ -219,11 +223,13 @@ func (h *Handler) routes(basic bool) {
 // method_not_allowed with an Allow header, both as problem documents.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
-	if _, pattern := h.mux.Handler(r); pattern != "" {
-		// ServeHTTP, not the handler found: it also sets r's path values.
-		h.mux.ServeHTTP(w, r)
-		return
-	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// fallback answers what no endpoint pattern matches: registered on "/", it
+// is the least specific pattern of the internal mux, so the route is matched
+// once per request and only a miss pays for working out 404 or 405.
+func (h *Handler) fallback(w http.ResponseWriter, r *http.Request) {
 	if allow := h.allowed(r); len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeProblem(w, newProblem(codeMethodNotAllowed, "The method is not allowed for this path; see the Allow header."))
@@ -232,12 +238,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.writeError(w, r, errRouteNotFound)
 }
 
-// allowed lists the methods the internal mux serves for r's path.
+// allowed lists the methods the internal mux serves for r's path with an
+// endpoint (not the fallback).
 func (h *Handler) allowed(r *http.Request) []string {
 	var allow []string
 	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
 		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
-		if _, pattern := h.mux.Handler(probe); pattern != "" {
+		if _, pattern := h.mux.Handler(probe); pattern != "" && pattern != fallbackPattern {
 			allow = append(allow, m)
 		}
 	}
