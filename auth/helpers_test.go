@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/forgeauth/forgeauth/auth"
+	"github.com/forgeauth/forgeauth/internal/testutil"
 	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/password"
 	"github.com/forgeauth/forgeauth/store"
@@ -27,52 +27,17 @@ const (
 	otherPassword  = "Battery-Staple-9"
 )
 
-// clock is a settable clock; tests move it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // fixture is a service on a fresh store with a recording mailer, a fixed
 // clock, and captured audit events and logs.
 type fixture struct {
 	svc    *auth.Service
 	store  store.Store
 	mail   *mailer.Recorder
-	clock  *clock
-	logs   *syncBuffer
+	clock  *testutil.Clock
+	logs   *testutil.LogBuffer
 	mu     sync.Mutex
 	events []auth.Event
 	feed   chan auth.Event // every event, for waitEvent
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // storeFactory makes an empty store for one test.
@@ -83,8 +48,8 @@ func newFixture(tb testing.TB, newStore storeFactory, mutate ...func(*auth.Confi
 	f := &fixture{
 		store: newStore(tb),
 		mail:  &mailer.Recorder{},
-		clock: &clock{t: time.Date(2026, 3, 4, 5, 6, 7, 300_000_000, time.UTC)},
-		logs:  &syncBuffer{},
+		clock: testutil.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 300_000_000, time.UTC)),
+		logs:  testutil.NewLogBuffer(),
 		feed:  make(chan auth.Event, 4096),
 	}
 	cfg := auth.Config{

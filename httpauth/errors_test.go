@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/forgeauth/forgeauth/httpauth"
+	"github.com/forgeauth/forgeauth/internal/testutil"
 	"github.com/forgeauth/forgeauth/ratelimit"
 	"github.com/forgeauth/forgeauth/store"
 )
@@ -186,7 +187,7 @@ func TestErrorStatuses(t *testing.T) {
 }
 
 func TestIPLimit(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	clk := testutil.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 	mem, err := ratelimit.NewMemory(ratelimit.MemoryConfig{Rule: ratelimit.Rule{Limit: 2, Window: time.Minute}, Now: clk.Now})
 	require.NoError(t, err)
 	f := newFixture(t, fixtureOpts{opts: httpauth.Options{IPLimiter: mem}})

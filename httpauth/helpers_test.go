@@ -1,7 +1,6 @@
 package httpauth_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/forgeauth/forgeauth/auth"
 	"github.com/forgeauth/forgeauth/httpauth"
+	"github.com/forgeauth/forgeauth/internal/testutil"
 	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/password"
 	"github.com/forgeauth/forgeauth/store"
@@ -40,42 +40,6 @@ const (
 	firefoxLinux  = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"
 	acceptedBody  = `{"detail":"If the account exists, an email has been sent."}` + "\n"
 )
-
-// clock is a settable clock; tests move it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // faultyStore wraps a store. While a fault is set for a method, the method
 // returns that error instead of calling the real store.
@@ -150,8 +114,8 @@ type fixture struct {
 	svc   *auth.Service
 	store *faultyStore
 	mail  *mailer.Recorder
-	clock *clock
-	logs  *syncBuffer
+	clock *testutil.Clock
+	logs  *testutil.LogBuffer
 	doc   *openapi3.T
 	basic bool
 }
@@ -168,8 +132,8 @@ func newFixture(tb testing.TB, fo fixtureOpts) *fixture {
 	f := &fixture{
 		store: &faultyStore{Store: memstore.New()},
 		mail:  &mailer.Recorder{},
-		clock: &clock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)},
-		logs:  &syncBuffer{},
+		clock: testutil.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)),
+		logs:  testutil.NewLogBuffer(),
 		basic: fo.basic,
 	}
 	logger := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

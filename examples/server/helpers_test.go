@@ -11,11 +11,12 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/forgeauth/forgeauth/internal/testutil"
 )
 
 // waitTimeout bounds every wait of these tests for something the server
@@ -43,48 +44,15 @@ func envOf(maps ...map[string]string) func(string) string {
 	return func(name string) string { return env[name] }
 }
 
-// logBuffer is the server's log output: safe for concurrent writes, and
-// able to wake a reader that waits for a line.
-type logBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed and replaced on every write
-}
+// logBuffer is the server's log output, with the waits these tests need.
+type logBuffer struct{ *testutil.LogBuffer }
 
-func newLogBuffer() *logBuffer { return &logBuffer{changed: make(chan struct{})} }
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	close(l.changed)
-	l.changed = make(chan struct{})
-	return l.buf.Write(p)
-}
-
-// snapshot returns the log so far and a channel closed at the next write.
-func (l *logBuffer) snapshot() (string, <-chan struct{}) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String(), l.changed
-}
-
-func (l *logBuffer) String() string { s, _ := l.snapshot(); return s }
+func newLogBuffer() *logBuffer { return &logBuffer{testutil.NewLogBuffer()} }
 
 // waitFor waits until match finds something in the log and returns it.
 func (l *logBuffer) waitFor(tb testing.TB, what string, match func(log string) (string, bool)) string {
 	tb.Helper()
-	deadline := time.After(waitTimeout)
-	for {
-		log, changed := l.snapshot()
-		if s, ok := match(log); ok {
-			return s
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			tb.Fatalf("no %s in the log:\n%s", what, log)
-		}
-	}
+	return l.WaitFor(tb, what+" in the log", waitTimeout, nil, match)
 }
 
 // codeRE finds a 6-digit code that is not part of a longer number.

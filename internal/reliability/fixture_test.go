@@ -13,6 +13,7 @@ import (
 
 	"github.com/forgeauth/forgeauth/auth"
 	"github.com/forgeauth/forgeauth/httpauth"
+	"github.com/forgeauth/forgeauth/internal/testutil"
 	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/password"
 	"github.com/forgeauth/forgeauth/store"
@@ -34,7 +35,7 @@ type service struct {
 	h     *httpauth.Handler
 	srv   *httptest.Server
 	c     *client
-	clock *clock
+	clock *testutil.Clock
 	logs  *logBuffer
 	mail  *mailer.Recorder // nil when the test gave its own mailer
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite" // the "sqlite" driver
 
+	"github.com/forgeauth/forgeauth/internal/testutil"
 	"github.com/forgeauth/forgeauth/mailer"
 )
 
@@ -208,80 +209,24 @@ func (s *pgSchema) awaitNoBackends(tb testing.TB, appName string) {
 	}
 }
 
-// clock is a settable clock; tests move it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
 // newClock starts half-way through a second of the present: a revocation
 // then takes effect at the next whole second, as it does in real life,
 // rather than at the very instant the clock stands still on.
-func newClock() *clock {
-	return &clock{t: time.Now().UTC().Truncate(time.Second).Add(500 * time.Millisecond)}
+func newClock() *testutil.Clock {
+	return testutil.NewClock(time.Now().UTC().Truncate(time.Second).Add(500 * time.Millisecond))
 }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
+// logBuffer collects log output from several goroutines (or a process),
+// with the waits these tests need.
+type logBuffer struct{ *testutil.LogBuffer }
 
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// logBuffer collects log output from several goroutines (or a process) and
-// wakes a reader that waits for a line.
-type logBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed and replaced on every write
-}
-
-func newLogBuffer() *logBuffer { return &logBuffer{changed: make(chan struct{})} }
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	close(l.changed)
-	l.changed = make(chan struct{})
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) snapshot() (string, <-chan struct{}) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String(), l.changed
-}
-
-func (l *logBuffer) String() string { s, _ := l.snapshot(); return s }
+func newLogBuffer() *logBuffer { return &logBuffer{testutil.NewLogBuffer()} }
 
 // waitFor waits until match finds something in the log, or fails the test
 // after guard, or as soon as stop is closed (a process that exited).
 func (l *logBuffer) waitFor(tb testing.TB, what string, stop <-chan struct{}, match func(log string) (string, bool)) string {
 	tb.Helper()
-	deadline := time.NewTimer(guard)
-	defer deadline.Stop()
-	for {
-		log, changed := l.snapshot()
-		if s, ok := match(log); ok {
-			return s
-		}
-		select {
-		case <-changed:
-		case <-stop:
-			log, _ := l.snapshot()
-			if s, ok := match(log); ok {
-				return s
-			}
-			tb.Fatalf("no %s: the process ended; its log:\n%s", what, log)
-		case <-deadline.C:
-			tb.Fatalf("no %s in the log after %s:\n%s", what, guard, log)
-		}
-	}
+	return l.WaitFor(tb, what, guard, stop, match)
 }
 
 // logger returns a text logger writing to l.
