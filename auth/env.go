@@ -10,19 +10,31 @@ import (
 
 	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/password"
+	"github.com/forgeauth/forgeauth/token"
 )
 
 // ErrMissingSecret is returned by [ConfigFromEnv] when JWT_SECRET_KEY is not
 // set. The library never makes up a secret.
 var ErrMissingSecret = errors.New("auth: JWT_SECRET_KEY is required")
 
-// EnvError reports an environment variable with a value that cannot be used.
+// EnvError reports an environment variable with a value that cannot be
+// used, and the cause when there is one.
 type EnvError struct {
 	Name   string
 	Reason string
+	Err    error
 }
 
-func (e *EnvError) Error() string { return "auth: " + e.Name + ": " + e.Reason }
+func (e *EnvError) Error() string {
+	s := "auth: " + e.Name + ": " + e.Reason
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause, such as [token.ErrWeakSecret].
+func (e *EnvError) Unwrap() error { return e.Err }
 
 // ConfigFromEnv reads a Config from the environment, through getenv (nil
 // means os.Getenv). It reads:
@@ -40,8 +52,9 @@ func (e *EnvError) Error() string { return "auth: " + e.Name + ": " + e.Reason }
 //	PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS, PASSWORD_HASH_PARALLELISM
 //
 // Store, Mailer and the limiters are left for the caller. It returns
-// [ErrMissingSecret] without a secret and an *[EnvError] for a value that does
-// not parse or is out of range; secret strength is checked by [New].
+// [ErrMissingSecret] without a secret and an *[EnvError] naming the variable
+// for a value that does not parse, is out of range, or that [New] would
+// refuse (a secret under 32 bytes matches [token.ErrWeakSecret]).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	e := env{getenv: getenv}
 	if e.getenv == nil {
@@ -103,6 +116,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if e.err != nil {
 		return Config{}, e.err
+	}
+	// Check what New would refuse now, so the error names the variable.
+	if _, err := token.New(cfg.Token); err != nil {
+		name := "JWT_ALGORITHM"
+		if errors.Is(err, token.ErrWeakSecret) {
+			name = "JWT_SECRET_KEY"
+		}
+		return Config{}, &EnvError{Name: name, Reason: "unusable token settings", Err: err}
+	}
+	if p := cfg.Password.Params; p != (password.Params{}) {
+		if err := p.Validate(); err != nil {
+			return Config{}, &EnvError{Name: "PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS, PASSWORD_HASH_PARALLELISM", Reason: "invalid hashing parameters", Err: err}
+		}
 	}
 	return cfg, nil
 }

@@ -149,11 +149,22 @@ func TestConfigFromEnv(t *testing.T) {
 		})
 	}
 
-	// A short secret passes ConfigFromEnv and is refused by New.
-	cfg, err = auth.ConfigFromEnv(envOf(map[string]string{"JWT_SECRET_KEY": "short", "AUTH_MODE": "basic"}))
-	require.NoError(t, err)
-	cfg.Store = memstore.New()
-	_, err = auth.New(cfg)
+	// What New would refuse is refused here, naming the variable.
+	for name, kv := range map[string][3]string{
+		"short secret":      {"JWT_SECRET_KEY", "short", "JWT_SECRET_KEY"},
+		"unknown algorithm": {"JWT_ALGORITHM", "HS1024", "JWT_ALGORITHM"},
+		"hash parameters":   {"PASSWORD_HASH_MEMORY_KIB", "8", "PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS, PASSWORD_HASH_PARALLELISM"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := map[string]string{"JWT_SECRET_KEY": secret, "PASSWORD_HASH_PARALLELISM": "4", kv[0]: kv[1]}
+			_, err := auth.ConfigFromEnv(envOf(env))
+			var envErr *auth.EnvError
+			require.ErrorAs(t, err, &envErr)
+			assert.Equal(t, kv[2], envErr.Name)
+			assert.NotContains(t, err.Error(), secret)
+		})
+	}
+	_, err = auth.ConfigFromEnv(envOf(map[string]string{"JWT_SECRET_KEY": "short"}))
 	assert.ErrorIs(t, err, token.ErrWeakSecret)
 }
 

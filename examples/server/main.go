@@ -27,7 +27,6 @@ import (
 	"github.com/forgeauth/forgeauth/password"
 	"github.com/forgeauth/forgeauth/ratelimit"
 	"github.com/forgeauth/forgeauth/ratelimit/redislimit"
-	"github.com/forgeauth/forgeauth/token"
 )
 
 func main() {
@@ -116,15 +115,12 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 	if err != nil {
 		return err
 	}
-	if err := checkAuthConfig(cfg); err != nil {
-		return err
-	}
 	smtpCfg, useSMTP, err := auth.SMTPConfigFromEnv(getenv)
 	if err != nil {
 		return err
 	}
 	if cfg.Templates, err = mailer.LoadTemplates(set.TemplateDir); err != nil {
-		return &envError{Name: "EMAIL_TEMPLATE_DIR", Reason: "cannot load the templates", Err: err}
+		return &auth.EnvError{Name: "EMAIL_TEMPLATE_DIR", Reason: "cannot load the templates", Err: err}
 	}
 
 	if randomSecret {
@@ -197,7 +193,7 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 
 	if ln == nil {
 		if ln, err = net.Listen("tcp", set.Addr); err != nil {
-			return &envError{Name: "ADDR", Reason: "cannot listen", Err: err}
+			return &auth.EnvError{Name: "ADDR", Reason: "cannot listen", Err: err}
 		}
 	}
 	srv := &http.Server{
@@ -259,23 +255,6 @@ func withRandomSecret(getenv func(string) string) (func(string) string, error) {
 	}, nil
 }
 
-// checkAuthConfig checks the token and hashing settings before anything is
-// opened, so that a bad value is reported under its variable's name.
-func checkAuthConfig(cfg auth.Config) error {
-	if _, err := token.New(cfg.Token); err != nil {
-		if errors.Is(err, token.ErrWeakSecret) {
-			return &envError{Name: "JWT_SECRET_KEY", Reason: "too short", Err: err}
-		}
-		return &envError{Name: "JWT_ALGORITHM", Reason: "unusable token settings", Err: err}
-	}
-	if p := cfg.Password.Params; p != (password.Params{}) {
-		if err := p.Validate(); err != nil {
-			return &envError{Name: "PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS, PASSWORD_HASH_PARALLELISM", Reason: "invalid hashing parameters", Err: err}
-		}
-	}
-	return nil
-}
-
 // smtpEnvError names the variable behind an invalid SMTP setting.
 func smtpEnvError(err error) error {
 	names := map[string]string{
@@ -288,23 +267,23 @@ func smtpEnvError(err error) error {
 	}
 	var ce *mailer.ConfigError
 	if errors.As(err, &ce) && names[ce.Field] != "" {
-		return &envError{Name: names[ce.Field], Reason: "invalid email setting", Err: err}
+		return &auth.EnvError{Name: names[ce.Field], Reason: "invalid email setting", Err: err}
 	}
-	return &envError{Name: "EMAIL_HOST", Reason: "invalid email settings", Err: err}
+	return &auth.EnvError{Name: "EMAIL_HOST", Reason: "invalid email settings", Err: err}
 }
 
 // openRedis connects to REDIS_URL and checks that the server answers.
 func openRedis(ctx context.Context, redisURL string) (*redis.Client, error) {
 	opt, err := redis.ParseURL(redisURL)
 	if err != nil {
-		return nil, &envError{Name: "REDIS_URL", Reason: "not a valid redis:// or rediss:// URL", Err: errWithoutURL(err)}
+		return nil, &auth.EnvError{Name: "REDIS_URL", Reason: "not a valid redis:// or rediss:// URL", Err: errWithoutURL(err)}
 	}
 	rdb := redis.NewClient(opt)
 	ctx, cancel := context.WithTimeout(ctx, redisStartTimeout)
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		_ = rdb.Close()
-		return nil, &envError{Name: "REDIS_URL", Reason: "cannot reach " + opt.Addr, Err: err}
+		return nil, &auth.EnvError{Name: "REDIS_URL", Reason: "cannot reach " + opt.Addr, Err: err}
 	}
 	return rdb, nil
 }

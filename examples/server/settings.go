@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/forgeauth/forgeauth/auth"
 )
 
 // settings are the server's own environment variables, beside those that
@@ -46,29 +48,10 @@ func (d database) String() string {
 	}
 }
 
-// envError reports an environment variable whose value cannot be used.
-// Its message names the variable and never repeats a value that could be a
-// secret.
-type envError struct {
-	Name   string
-	Reason string
-	Err    error
-}
-
-func (e *envError) Error() string {
-	s := e.Name + ": " + e.Reason
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
-
-func (e *envError) Unwrap() error { return e.Err }
-
 const defaultRatePerMinute = 60
 
 // readSettings reads the server's variables through getenv. It returns an
-// *envError for the first bad value.
+// *auth.EnvError for the first bad value.
 func readSettings(getenv func(string) string) (settings, error) {
 	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	s := settings{
@@ -87,7 +70,7 @@ func readSettings(getenv func(string) string) (settings, error) {
 	if v := get("AUTH_RATE_LIMIT_PER_MINUTE"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 1_000_000 {
-			return settings{}, &envError{Name: "AUTH_RATE_LIMIT_PER_MINUTE", Reason: "want a whole number from 0 (off) to 1000000"}
+			return settings{}, &auth.EnvError{Name: "AUTH_RATE_LIMIT_PER_MINUTE", Reason: "want a whole number from 0 (off) to 1000000"}
 		}
 		s.RatePerMinute = n
 	}
@@ -109,21 +92,21 @@ func parseDatabaseURL(v string) (database, error) {
 		path := strings.TrimPrefix(v, "sqlite:")
 		switch path {
 		case "":
-			return database{}, &envError{Name: name, Reason: "sqlite: needs a file path, as in sqlite:forgeauth.db"}
+			return database{}, &auth.EnvError{Name: name, Reason: "sqlite: needs a file path, as in sqlite:forgeauth.db"}
 		case ":memory:":
 			// Every pooled connection would get its own empty database.
-			return database{}, &envError{Name: name, Reason: "use memory for an in-memory store, not sqlite::memory:"}
+			return database{}, &auth.EnvError{Name: name, Reason: "use memory for an in-memory store, not sqlite::memory:"}
 		}
 		return database{Kind: dbSQLite, Path: path}, nil
 	case strings.HasPrefix(v, "postgres://"), strings.HasPrefix(v, "postgresql://"):
 		u, err := url.Parse(v)
 		if err != nil || u.Host == "" {
 			// The URL's own error would repeat the URL, password included.
-			return database{}, &envError{Name: name, Reason: "not a valid PostgreSQL URL"}
+			return database{}, &auth.EnvError{Name: name, Reason: "not a valid PostgreSQL URL"}
 		}
 		return database{Kind: dbPostgres, URL: v, Host: u.Hostname()}, nil
 	default:
-		return database{}, &envError{Name: name, Reason: "want sqlite:<path>, postgres://..., postgresql://... or memory"}
+		return database{}, &auth.EnvError{Name: name, Reason: "want sqlite:<path>, postgres://..., postgresql://... or memory"}
 	}
 }
 
@@ -141,7 +124,7 @@ func parseProxies(v string) ([]netip.Prefix, error) {
 		}
 		a, err := netip.ParseAddr(item)
 		if err != nil {
-			return nil, &envError{Name: "TRUSTED_PROXIES", Reason: fmt.Sprintf("%q is neither a CIDR nor an IP address", item)}
+			return nil, &auth.EnvError{Name: "TRUSTED_PROXIES", Reason: fmt.Sprintf("%q is neither a CIDR nor an IP address", item)}
 		}
 		a = a.Unmap()
 		out = append(out, netip.PrefixFrom(a.WithZone(""), a.BitLen()))

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/forgeauth/forgeauth/auth"
 )
 
 func TestParseProxies(t *testing.T) {
@@ -30,7 +32,7 @@ func TestParseProxies(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := parseProxies(tt.in)
 			if tt.wantErr {
-				var ee *envError
+				var ee *auth.EnvError
 				require.True(t, errors.As(err, &ee), "err = %v", err)
 				assert.Equal(t, "TRUSTED_PROXIES", ee.Name)
 				return
@@ -72,7 +74,7 @@ func TestParseDatabaseURL(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := parseDatabaseURL(tt.in)
 			if tt.wantErr {
-				var ee *envError
+				var ee *auth.EnvError
 				require.True(t, errors.As(err, &ee), "err = %v", err)
 				assert.Equal(t, "DATABASE_URL", ee.Name)
 				return

@@ -10,6 +10,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
+	"github.com/forgeauth/forgeauth/auth"
 	"github.com/forgeauth/forgeauth/store"
 	"github.com/forgeauth/forgeauth/store/memstore"
 	"github.com/forgeauth/forgeauth/store/sqlstore"
@@ -56,7 +57,7 @@ func openStore(ctx context.Context, d database) (st store.Store, close func() er
 		return nil, nil, fmt.Errorf("unknown database kind %q", d.Kind)
 	}
 	if err != nil {
-		return nil, nil, &envError{Name: "DATABASE_URL", Reason: "cannot open the database", Err: errWithoutURL(err)}
+		return nil, nil, &auth.EnvError{Name: "DATABASE_URL", Reason: "cannot open the database", Err: errWithoutURL(err)}
 	}
 	s, err := sqlstore.New(db, dialect)
 	if err != nil {
@@ -67,7 +68,7 @@ func openStore(ctx context.Context, d database) (st store.Store, close func() er
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, nil, &envError{Name: "DATABASE_URL", Reason: "cannot connect to " + d.String(), Err: errWithoutURL(err)}
+		return nil, nil, &auth.EnvError{Name: "DATABASE_URL", Reason: "cannot connect to " + d.String(), Err: errWithoutURL(err)}
 	}
 	if err := s.Migrate(ctx); err != nil {
 		_ = db.Close()
