@@ -1,15 +1,23 @@
 package store
 
-import "time"
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
 
 // User is an account. Username and Email are unique case-insensitively
-// (compared through [Fold]); HashedPassword is a PHC string from package
-// password and never leaves the server.
+// (compared through [Fold]).
+//
+// HashedPassword is a PHC string from package password ("" for a user
+// without a password) and never leaves the server: it is left out of JSON
+// (`json:"-"`), and of what String and LogValue print, so a User passed to
+// a logger or an encoder by accident does not carry it.
 type User struct {
 	ID             string
 	Username       string
 	Email          string
-	HashedPassword string
+	HashedPassword string `json:"-"`
 	IsActive       bool
 	IsVerified     bool
 	IsSuperuser    bool
@@ -21,6 +29,17 @@ type User struct {
 	// longer accepted (set by logout-all, change and reset of the password).
 	// The zero time accepts every token.
 	TokensValidAfter time.Time
+}
+
+// String describes u without its password hash.
+func (u User) String() string {
+	return fmt.Sprintf("store.User{ID:%q Username:%q Email:%q IsActive:%t IsVerified:%t IsSuperuser:%t}",
+		u.ID, u.Username, u.Email, u.IsActive, u.IsVerified, u.IsSuperuser)
+}
+
+// LogValue logs u by its ID and username, never its hash or email.
+func (u User) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", u.ID), slog.String("username", u.Username))
 }
 
 // RefreshToken is one refresh token of one device login. Every token of one
@@ -36,12 +55,16 @@ type RefreshToken struct {
 	ExpiresAt  time.Time
 	IsRevoked  bool
 	ReplacedBy string // ID of the token that replaced this one by rotation
-	DeviceName string
-	DeviceType string
-	IPAddress  string
-	UserAgent  string
-	CreatedAt  time.Time
-	LastUsedAt time.Time
+	// SessionExpiresAt is the absolute end of the token's session, set when
+	// the session starts and carried over by every rotation: however often
+	// it is refreshed, no token of the session outlives it.
+	SessionExpiresAt time.Time
+	DeviceName       string
+	DeviceType       string
+	IPAddress        string
+	UserAgent        string
+	CreatedAt        time.Time
+	LastUsedAt       time.Time
 }
 
 // CodeType is the purpose of a verification code. A code of one type never
@@ -94,4 +117,19 @@ func NextRevocation(prev, at time.Time) time.Time {
 		return next
 	}
 	return at
+}
+
+// Ticket is a one-time value kept by a store that implements [Tickets]:
+// a second-factor challenge, a passkey ceremony, an exchange code.
+type Ticket struct {
+	// Kind keeps the tickets of one flow apart from those of another; a
+	// ticket is taken only under its own kind.
+	Kind string
+	// Digest identifies the ticket: a digest of the value handed out, never
+	// the value itself.
+	Digest    string
+	UserID    string // the user the ticket belongs to, if any
+	Data      []byte // the flow's own state, opaque to the store
+	ExpiresAt time.Time
+	CreatedAt time.Time
 }
