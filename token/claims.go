@@ -38,6 +38,15 @@ type Identity struct {
 	// Verify tolerates an iat up to the leeway ahead of its clock, so
 	// NotBefore should be no more than a second or so ahead of the clock.
 	NotBefore time.Time
+	// AuthTime, when set, is written as auth_time (OpenID Connect Core
+	// §2): when the user last proved who they are, which a session keeps
+	// across refreshes. Left out of the token when zero.
+	AuthTime time.Time
+	// NotAfter, when set, caps the token's expiry: exp is no later than
+	// NotAfter truncated to the second (the absolute end of a session). A
+	// NotAfter that leaves no lifetime after iat is an error from the
+	// issuing method ([ErrIncompleteIdentity]).
+	NotAfter time.Time
 }
 
 // Claims are the verified contents of a token. Times are whole seconds, in
@@ -48,6 +57,9 @@ type Claims struct {
 	Subject   string // sub: the username
 	UserID    string // user_id
 	SessionID string // sid; empty for an access token issued without one
+	// AuthTime is auth_time: when the user signed in to the session; zero
+	// for a token issued without one.
+	AuthTime  time.Time
 	Issuer    string
 	Audience  []string
 	IssuedAt  time.Time
@@ -66,9 +78,10 @@ type Issued struct {
 
 // wireClaims is the JSON of a token's payload (DESIGN.md, section 4).
 type wireClaims struct {
-	TokenType Type   `json:"token_type"`
-	UserID    string `json:"user_id"`
-	SessionID string `json:"sid,omitempty"`
+	TokenType Type             `json:"token_type"`
+	UserID    string           `json:"user_id"`
+	SessionID string           `json:"sid,omitempty"`
+	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
 	jwt.RegisteredClaims
 
 	// want is the type Verify was asked for; not part of the JSON.
@@ -128,6 +141,9 @@ func (c *wireClaims) claims() Claims {
 	}
 	if c.ExpiresAt != nil {
 		out.ExpiresAt = c.ExpiresAt.UTC()
+	}
+	if c.AuthTime != nil {
+		out.AuthTime = c.AuthTime.UTC()
 	}
 	return out
 }

@@ -52,11 +52,20 @@ func (m *Manager) issue(id Identity, typ Type, ttl time.Duration) (Issued, error
 		iat = nb
 	}
 	exp := iat.Add(ttl).Truncate(time.Second)
+	if !id.NotAfter.IsZero() {
+		if na := id.NotAfter.UTC().Truncate(time.Second); na.Before(exp) {
+			exp = na
+		}
+		if !exp.After(iat) {
+			return Issued{}, fmt.Errorf("%w: NotAfter leaves the token no lifetime", ErrIncompleteIdentity)
+		}
+	}
 
 	wc := &wireClaims{
 		TokenType: typ,
 		UserID:    id.UserID,
 		SessionID: id.SessionID,
+		AuthTime:  numericDate(id.AuthTime),
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    m.issuer,
 			Subject:   id.Username,
@@ -75,6 +84,14 @@ func (m *Manager) issue(id Identity, typ Type, ttl time.Duration) (Issued, error
 		return Issued{}, fmt.Errorf("token: signing: %w", err)
 	}
 	return Issued{Token: signed, ExpiresAt: exp, Claims: wc.claims()}, nil
+}
+
+// numericDate is t in whole seconds, or nil for the zero time.
+func numericDate(t time.Time) *jwt.NumericDate {
+	if t.IsZero() {
+		return nil
+	}
+	return &jwt.NumericDate{Time: t.UTC().Truncate(time.Second)}
 }
 
 func (m *Manager) newID() (string, error) {

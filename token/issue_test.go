@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -208,4 +209,37 @@ func TestDigest(t *testing.T) {
 	a, b := issueRefresh(t, m), issueRefresh(t, m)
 	assert.NotEqual(t, token.Digest(a.Token), token.Digest(b.Token))
 	assert.NotContains(t, token.Digest(a.Token), a.Token)
+}
+
+// TestIssueSessionBounds: auth_time travels in both kinds of token, and
+// NotAfter caps exp at the end of a session.
+func TestIssueSessionBounds(t *testing.T) {
+	c := newClock()
+	m := hsManager(t, c)
+	signedIn := start().Add(-time.Hour)
+
+	id := alice()
+	id.AuthTime = signedIn.Add(300 * time.Millisecond) // kept in whole seconds
+	id.NotAfter = start().Add(10*time.Minute + 500*time.Millisecond)
+	is, err := m.IssueRefresh(id)
+	require.NoError(t, err)
+	assert.Equal(t, start().Add(10*time.Minute), is.ExpiresAt, "exp capped at NotAfter, in whole seconds")
+	got, err := m.Verify(is.Token, token.TypeRefresh)
+	require.NoError(t, err)
+	assert.Equal(t, signedIn, got.AuthTime)
+	assert.Equal(t, start().Add(10*time.Minute), got.ExpiresAt)
+	assert.Equal(t, float64(signedIn.Unix()), decodeSegment(t, strings.Split(is.Token, ".")[1])["auth_time"])
+
+	id.NotAfter = start().Add(48 * time.Hour) // later than the lifetime: no effect
+	is, err = m.IssueAccess(id)
+	require.NoError(t, err)
+	assert.Equal(t, start().Add(m.AccessTTL()), is.ExpiresAt)
+
+	id.NotAfter = start().Add(400 * time.Millisecond) // the session has ended
+	_, err = m.IssueRefresh(id)
+	require.ErrorIs(t, err, token.ErrIncompleteIdentity)
+
+	plain, err := m.IssueAccess(alice())
+	require.NoError(t, err)
+	assert.NotContains(t, decodeSegment(t, strings.Split(plain.Token, ".")[1]), "auth_time")
 }
