@@ -37,6 +37,7 @@ func (l *fakeLimiter) Allow(_ context.Context, key string) (ratelimit.Result, er
 
 func (l *fakeLimiter) Peek(context.Context, string) (ratelimit.Result, error) { return l.res, l.err }
 func (l *fakeLimiter) Reset(context.Context, string) error                    { return l.err }
+func (l *fakeLimiter) Refund(context.Context, string) error                   { return l.err }
 
 func TestErrorStatuses(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})

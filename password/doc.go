@@ -28,6 +28,9 @@
 // [HighParams] the RFC 9106 low-memory profile (64 MiB, 3 passes, 4 lanes).
 // Any argon2id v=19 hash within the caps verifies whatever its parameters,
 // and [NeedsRehash] tells when to upgrade it after a successful login.
+// Until then a hash with older parameters may be cheaper to verify than a
+// current one; [Decode] and [Params.Cost] tell a login that wants its
+// timing even.
 //
 // # Untrusted hashes
 //

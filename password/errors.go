@@ -15,13 +15,15 @@ var (
 	ErrMalformed = errors.New("password: malformed hash")
 
 	// ErrInvalidParams is wrapped by the errors of [Params.Validate],
-	// [Hash] and [NewHasher] when parameters are outside the caps or a
-	// [HasherConfig] field is negative.
+	// [Hash] and [NewHasher] when parameters are outside the caps or
+	// [HasherConfig.MaxConcurrent] is negative.
 	ErrInvalidParams = errors.New("password: invalid parameters")
 
 	// ErrBusy is returned by [Hasher.Hash] and [Hasher.Verify] when no
-	// hashing slot became free within [HasherConfig.MaxWait]. An HTTP layer
-	// answers it with 503 and Retry-After.
+	// hashing slot is free and the call may not wait for one (the line is
+	// full, or waiting is turned off by a negative [HasherConfig.MaxWait]
+	// or [HasherConfig.MaxQueue]), or when none became free within
+	// MaxWait. An HTTP layer answers it with 503 and Retry-After.
 	ErrBusy = errors.New("password: too many hashes in progress")
 
 	// ErrWeak is wrapped by every *[ValidationError]: errors.Is(err, ErrWeak)

@@ -329,3 +329,49 @@ func TestNeedsRehash(t *testing.T) {
 		assert.True(t, password.NeedsRehash("$argon2i$v=19$m=64,t=1,p=1$"+goodSalt+"$"+goodKey, p))
 	})
 }
+
+func TestParamsCost(t *testing.T) {
+	tests := []struct {
+		name string
+		p    password.Params
+		want uint64
+	}{
+		{"default", password.DefaultParams(), 19456 * 2},
+		{"high", password.HighParams(), 65536 * 3},
+		{"lanes do not change the work", password.Params{Memory: 19456, Iterations: 2, Parallelism: 4, SaltLength: 16, KeyLength: 32}, 19456 * 2},
+		{"salt and key do not change the work", password.Params{Memory: 19456, Iterations: 2, Parallelism: 1, SaltLength: 64, KeyLength: 128}, 19456 * 2},
+		{"largest", password.Params{Memory: password.MaxMemory, Iterations: password.MaxIterations}, password.MaxMemory * password.MaxIterations},
+		{"zero", password.Params{}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.p.Cost())
+		})
+	}
+}
+
+// TestCostOfStoredHash is the check a login makes: is a stored hash cheaper
+// to verify than one made with the current parameters?
+func TestCostOfStoredHash(t *testing.T) {
+	current := password.DefaultParams()
+	tests := []struct {
+		name    string
+		encoded string
+		cheaper bool
+	}{
+		{"older, cheaper parameters", "$argon2id$v=19$m=4096,t=3,p=1$" + goodSalt + "$" + goodKey, true},
+		{"fewer passes", "$argon2id$v=19$m=19456,t=1,p=1$" + goodSalt + "$" + goodKey, true},
+		{"current parameters", mustHash(t, "pw", current), false},
+		{"more lanes, same work", "$argon2id$v=19$m=19456,t=2,p=4$" + goodSalt + "$" + goodKey, false},
+		{"dearer parameters", "$argon2id$v=19$m=65536,t=3,p=4$" + goodSalt + "$" + goodKey, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stored, err := password.Decode(tt.encoded)
+			require.NoError(t, err)
+			assert.Equal(t, tt.cheaper, stored.Cost() < current.Cost())
+		})
+	}
+	_, err := password.Decode("$argon2id$v=19$m=4096,t=3,p=1$" + goodSalt)
+	require.ErrorIs(t, err, password.ErrMalformed, "a hash that cannot be read has no cost")
+}

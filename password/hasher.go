@@ -13,7 +13,10 @@ import (
 // [HasherConfig.MaxWait] is zero.
 const DefaultMaxWait = 2 * time.Second
 
-// HasherConfig configures a [Hasher]. The zero value is the secure default.
+// HasherConfig configures a [Hasher]. The zero value is the secure default:
+// in every field zero means the documented default, and a negative number
+// means "off" where the field says it can be turned off and is refused by
+// [NewHasher] everywhere else.
 type HasherConfig struct {
 	// Params are the parameters of new hashes and the target of
 	// NeedsRehash. The zero value means DefaultParams(); any other value
@@ -21,8 +24,9 @@ type HasherConfig struct {
 	Params Params
 
 	// MaxConcurrent is how many hashes (Hash and Verify together) run at
-	// once. Zero means runtime.GOMAXPROCS(0) when the Hasher is set up. A
-	// hash with Parallelism p keeps p goroutines busy, so with p > 1 a
+	// once. Zero means runtime.GOMAXPROCS(0) when the Hasher is set up.
+	// The bound cannot be turned off: a negative value is an error from
+	// NewHasher. A hash with Parallelism p keeps p goroutines busy, so with p > 1 a
 	// smaller bound may suit the CPU as well as the memory. Peak memory
 	// is about MaxConcurrent × Params.Memory KiB for new hashes, and up to
 	// MaxConcurrent × MaxMemory KiB when verifying stored hashes that carry
@@ -30,13 +34,16 @@ type HasherConfig struct {
 	MaxConcurrent int
 
 	// MaxWait is how long a call may wait for a free slot before it fails
-	// with ErrBusy. Zero means DefaultMaxWait (2 s).
+	// with ErrBusy. Zero means DefaultMaxWait (2 s). Negative means no
+	// waiting at all: a call that finds every slot busy fails with ErrBusy
+	// at once (MaxQueue is then unused).
 	MaxWait time.Duration
 
 	// MaxQueue is how many calls may wait for a slot at once; a call that
 	// finds the line full fails with ErrBusy at once, so the excess of a
 	// burst is refused quickly instead of after MaxWait. Zero means eight
-	// waiters per slot.
+	// waiters per slot. Negative means no waiting line: a call that finds
+	// every slot busy fails with ErrBusy at once (MaxWait is then unused).
 	MaxQueue int
 
 	// Rand is the source of salts. Nil means crypto/rand. It is read while
@@ -61,12 +68,13 @@ type Hasher struct {
 	maxWait time.Duration
 	rand    io.Reader
 	slots   chan struct{} // a token is held for the duration of one hash
-	queue   chan struct{} // a token is held while waiting for a slot
+	queue   chan struct{} // a token is held while waiting for a slot; nil: no waiting
 }
 
 // NewHasher returns a Hasher configured by cfg. It returns an error wrapping
 // [ErrInvalidParams] when cfg.Params is neither zero nor valid, or when
-// cfg.MaxConcurrent or cfg.MaxWait is negative.
+// cfg.MaxConcurrent is negative. A negative MaxWait or MaxQueue is not an
+// error: it turns waiting off (see [HasherConfig]).
 func NewHasher(cfg HasherConfig) (*Hasher, error) {
 	if cfg.Params != (Params{}) {
 		if err := cfg.Params.Validate(); err != nil {
@@ -74,13 +82,7 @@ func NewHasher(cfg HasherConfig) (*Hasher, error) {
 		}
 	}
 	if cfg.MaxConcurrent < 0 {
-		return nil, fmt.Errorf("%w: MaxConcurrent is negative", ErrInvalidParams)
-	}
-	if cfg.MaxQueue < 0 {
-		return nil, fmt.Errorf("%w: MaxQueue is negative", ErrInvalidParams)
-	}
-	if cfg.MaxWait < 0 {
-		return nil, fmt.Errorf("%w: MaxWait is negative", ErrInvalidParams)
+		return nil, fmt.Errorf("%w: MaxConcurrent %d is negative", ErrInvalidParams, cfg.MaxConcurrent)
 	}
 	h := &Hasher{cfg: cfg}
 	h.once.Do(h.setup)
@@ -99,13 +101,15 @@ func (h *Hasher) setup() {
 		n = runtime.GOMAXPROCS(0)
 	}
 	h.slots = make(chan struct{}, n)
-	q := h.cfg.MaxQueue
-	if q <= 0 {
-		q = 8 * n
-	}
-	h.queue = make(chan struct{}, q)
+	if h.cfg.MaxQueue >= 0 && h.cfg.MaxWait >= 0 {
+		q := h.cfg.MaxQueue
+		if q == 0 {
+			q = 8 * n
+		}
+		h.queue = make(chan struct{}, q)
+	} // else no line: a nil queue is never free, so acquire never waits
 	h.maxWait = h.cfg.MaxWait
-	if h.maxWait <= 0 {
+	if h.maxWait == 0 {
 		h.maxWait = DefaultMaxWait
 	}
 	h.rand = h.cfg.Rand
@@ -122,9 +126,9 @@ func (h *Hasher) Params() Params {
 //
 // Hash returns an error wrapping ctx.Err() when ctx is done before a slot
 // is free (at once if ctx is already done; a client that goes away frees
-// its place in line), [ErrBusy] when the line is full or MaxWait passes
-// first, and an error
-// wrapping the reader's error when Rand fails.
+// its place in line), [ErrBusy] when every slot is busy and the line is
+// full or turned off, or when MaxWait passes first, and an error wrapping
+// the reader's error when Rand fails.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	h.once.Do(h.setup)
 	if err := h.acquire(ctx); err != nil {
@@ -139,8 +143,9 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 //
 // Verify returns nil on a match, [ErrMismatch] on a wrong password, an
 // error wrapping [ErrMalformed] for an unusable hash, an error wrapping
-// ctx.Err() when ctx is done before a slot is free, and [ErrBusy] when the
-// line is full or MaxWait passes first.
+// ctx.Err() when ctx is done before a slot is free, and [ErrBusy] when
+// every slot is busy and the line is full or turned off, or when MaxWait
+// passes first.
 func (h *Hasher) Verify(ctx context.Context, pw, encoded string) error {
 	h.once.Do(h.setup)
 	d, err := decode(encoded)
@@ -172,7 +177,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	case h.queue <- struct{}{}:
 		defer func() { <-h.queue }()
 	default:
-		return ErrBusy // the line is full
+		return ErrBusy // the line is full, or there is none
 	}
 	timer := time.NewTimer(h.maxWait)
 	defer timer.Stop()

@@ -3,6 +3,7 @@ package password_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -27,14 +28,113 @@ func TestNewHasherErrors(t *testing.T) {
 		{"params out of caps", password.HasherConfig{Params: password.Params{Memory: 64, Iterations: 11, Parallelism: 1, SaltLength: 16, KeyLength: 32}}},
 		{"params partly zero", password.HasherConfig{Params: password.Params{Memory: 19456}}},
 		{"negative MaxConcurrent", password.HasherConfig{MaxConcurrent: -1}},
-		{"negative MaxWait", password.HasherConfig{MaxWait: -time.Second}},
-		{"negative MaxQueue", password.HasherConfig{MaxQueue: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, err := password.NewHasher(tt.cfg)
 			require.ErrorIs(t, err, password.ErrInvalidParams)
 			assert.Nil(t, h)
+		})
+	}
+}
+
+// TestHasherConfigFields checks zero, positive and negative for each
+// field of HasherConfig through NewHasher: zero is the documented default,
+// negative turns waiting off in MaxWait and MaxQueue and is an error in
+// MaxConcurrent.
+func TestHasherConfigFields(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	tests := []struct {
+		name    string
+		cfg     password.HasherConfig
+		wantErr error
+		// slots is how many hashes run at once.
+		slots int
+		// queue is how many callers wait in line while the slots are
+		// busy; 0 means a caller that finds them busy fails at once.
+		queue int
+		// waitFails means a waiter fails with ErrBusy before a slot
+		// frees (MaxWait passes).
+		waitFails bool
+	}{
+		{name: "MaxConcurrent zero is GOMAXPROCS", cfg: password.HasherConfig{MaxWait: -1}, slots: procs},
+		{name: "MaxConcurrent positive", cfg: password.HasherConfig{MaxConcurrent: 2, MaxWait: -1}, slots: 2},
+		{name: "MaxConcurrent negative", cfg: password.HasherConfig{MaxConcurrent: -1}, wantErr: password.ErrInvalidParams},
+		{name: "MaxConcurrent negative, waiting off", cfg: password.HasherConfig{MaxConcurrent: -3, MaxWait: -1, MaxQueue: -1}, wantErr: password.ErrInvalidParams},
+
+		{name: "MaxWait zero waits", cfg: password.HasherConfig{MaxConcurrent: 1, MaxQueue: 1}, slots: 1, queue: 1},
+		{name: "MaxWait positive", cfg: password.HasherConfig{MaxConcurrent: 1, MaxQueue: 1, MaxWait: time.Millisecond}, slots: 1, queue: 1, waitFails: true},
+		{name: "MaxWait negative does not wait", cfg: password.HasherConfig{MaxConcurrent: 1, MaxQueue: 5, MaxWait: -time.Nanosecond}, slots: 1},
+
+		{name: "MaxQueue zero is eight per slot", cfg: password.HasherConfig{MaxConcurrent: 1, MaxWait: longWait}, slots: 1, queue: 8},
+		{name: "MaxQueue positive", cfg: password.HasherConfig{MaxConcurrent: 2, MaxQueue: 3, MaxWait: longWait}, slots: 2, queue: 3},
+		{name: "MaxQueue negative is no line", cfg: password.HasherConfig{MaxConcurrent: 1, MaxQueue: -1, MaxWait: longWait}, slots: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGateReader()
+			cfg := tt.cfg
+			cfg.Params = fastParams()
+			cfg.Rand = g
+			h, err := password.NewHasher(cfg)
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				assert.Nil(t, h)
+				return
+			}
+			require.NoError(t, err)
+			ctx := context.Background()
+
+			holders := make([]chan error, tt.slots)
+			for i := range holders {
+				holders[i] = make(chan error, 1)
+				go func() {
+					_, err := h.Hash(ctx, "holder")
+					holders[i] <- err
+				}()
+				select {
+				case <-g.entered: // holds a slot
+				case err := <-holders[i]:
+					t.Fatalf("holder %d of %d got no slot: %v", i+1, tt.slots, err)
+				}
+			}
+			waiters := make([]chan error, tt.queue)
+			for i := range waiters {
+				octx := newObservedContext(ctx)
+				waiters[i] = make(chan error, 1)
+				go func() { waiters[i] <- h.Verify(octx, goodPassword, goodHash) }()
+				select {
+				case <-octx.asked: // waiting in line
+				case err := <-waiters[i]:
+					t.Fatalf("waiter %d of %d did not wait: %v", i+1, tt.queue, err)
+				}
+			}
+
+			// Every slot is busy and the line, if any, is full: the next
+			// caller fails at once, without waiting.
+			octx := newObservedContext(ctx)
+			require.ErrorIs(t, h.Verify(octx, goodPassword, goodHash), password.ErrBusy)
+			select {
+			case <-octx.asked:
+				t.Fatal("the caller waited for a slot")
+			default:
+			}
+
+			if tt.waitFails {
+				for _, w := range waiters {
+					require.ErrorIs(t, <-w, password.ErrBusy, "MaxWait passed")
+				}
+			}
+			for _, done := range holders {
+				g.release <- struct{}{}
+				require.NoError(t, <-done)
+			}
+			if !tt.waitFails {
+				for _, w := range waiters {
+					require.NoError(t, <-w, "a waiter in line got a slot")
+				}
+			}
+			require.NoError(t, h.Verify(ctx, goodPassword, goodHash), "the slots are free again")
 		})
 	}
 }

@@ -61,6 +61,23 @@ func HighParams() Params {
 	return Params{Memory: 65536, Iterations: 3, Parallelism: 4, SaltLength: 16, KeyLength: 32}
 }
 
+// Cost returns the work of one hash with p: Memory × Iterations, the number
+// of 1 KiB Argon2 blocks it computes. Salt and key lengths cost next to
+// nothing, and Parallelism splits the work over lanes without changing it
+// (on a server whose hashing slots keep every core busy, time follows the
+// work). Cost is what a login compares to keep its timing even: a stored
+// hash with older, cheaper parameters answers a wrong password sooner than
+// the dummy hash verified for an unknown user, so
+//
+//	stored, err := password.Decode(encoded)
+//	if err == nil && stored.Cost() < hasher.Params().Cost() {
+//		// verifying encoded is cheaper than a current hash: pad the
+//		// answer, and rehash after the next successful login
+//	}
+func (p Params) Cost() uint64 {
+	return uint64(p.Memory) * uint64(p.Iterations)
+}
+
 // Validate reports whether p is within the caps (see [MaxMemory] and the
 // constants beside it). It returns nil or an error wrapping
 // [ErrInvalidParams] that names the first field out of range. Validate checks

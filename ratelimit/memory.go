@@ -148,6 +148,29 @@ func (m *Memory) Reset(ctx context.Context, key string) error {
 	return nil
 }
 
+// Refund implements [Limiter.Refund], atomically under m's lock. The only
+// errors it returns are ctx's, when ctx is already done; then nothing is
+// given back.
+func (m *Memory) Refund(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.entries[key]
+	if e == nil {
+		return nil
+	}
+	if next, owes := gcra.Refund(m.rule, e.state, m.clock()); owes {
+		e.state = next
+		heap.Fix(&m.byTAT, e.index)
+	} else {
+		heap.Remove(&m.byTAT, e.index)
+		delete(m.entries, key)
+	}
+	return nil
+}
+
 // Len returns how many keys m holds. Keys that have expired since the last
 // Allow are still counted.
 func (m *Memory) Len() int {

@@ -383,3 +383,62 @@ func TestMemoryConcurrentChurn(t *testing.T) {
 	wg.Wait()
 	assert.LessOrEqual(t, m.Len(), maxKeys)
 }
+
+func TestMemoryRefundOverTime(t *testing.T) {
+	c := newClock()
+	m := newMemory(t, ratelimit.MemoryConfig{
+		Rule: ratelimit.Rule{Limit: 3, Window: 3 * time.Minute}, // one a minute
+		Now:  c.Now,
+	})
+	ctx := context.Background()
+	burst(t, m, "k", 3)
+	c.Advance(30 * time.Second)
+	// The key owes 2.5 minutes; a refund leaves 1.5: one event now, the
+	// next half a minute later.
+	require.NoError(t, m.Refund(ctx, "k"))
+	assert.Equal(t, ratelimit.Result{Allowed: true, Remaining: 0}, allow(t, m, "k"))
+	assert.Equal(t, ratelimit.Result{RetryAfter: 30 * time.Second}, allow(t, m, "k"))
+
+	// Time already earned back is not given twice: one event, half a
+	// minute old, then a refund, leaves a full Limit and no key.
+	burst(t, m, "once", 1)
+	c.Advance(30 * time.Second)
+	require.NoError(t, m.Refund(ctx, "once"))
+	assert.Equal(t, ratelimit.Result{Allowed: true, Remaining: 2}, peek(t, m, "once"))
+	assert.Equal(t, 1, m.Len(), "a key refunded to its full Limit is forgotten")
+	require.NoError(t, m.Refund(ctx, "once"))
+	assert.Equal(t, 1, m.Len(), "a refund of an unknown key stores nothing")
+}
+
+func TestMemoryRefundClockBackwards(t *testing.T) {
+	c := newClock()
+	m := newMemory(t, ratelimit.MemoryConfig{
+		Rule: ratelimit.Rule{Limit: 4, Window: time.Minute},
+		Now:  c.Now,
+	})
+	burst(t, m, "k", 4)
+	c.Advance(-24 * time.Hour)
+	// The debt is clamped to one Window, then one interval is given back.
+	require.NoError(t, m.Refund(context.Background(), "k"))
+	assert.Equal(t, ratelimit.Result{Allowed: true, Remaining: 0}, allow(t, m, "k"))
+	assert.Equal(t, ratelimit.Result{RetryAfter: 15 * time.Second}, allow(t, m, "k"))
+}
+
+func TestMemoryRefundKeepsEvictionOrder(t *testing.T) {
+	c := newClock()
+	m := newMemory(t, ratelimit.MemoryConfig{
+		Rule:    ratelimit.Rule{Limit: 3, Window: 3 * time.Minute},
+		MaxKeys: 2,
+		Now:     c.Now,
+	})
+	ctx := context.Background()
+	burst(t, m, "a", 3)
+	burst(t, m, "b", 2)
+	// After two refunds "a" owes the least, so a new key pushes it out.
+	require.NoError(t, m.Refund(ctx, "a"))
+	require.NoError(t, m.Refund(ctx, "a"))
+	burst(t, m, "c", 1)
+	assert.Equal(t, 2, m.Len())
+	assert.Equal(t, 2, peek(t, m, "a").Remaining, "a was evicted")
+	assert.Equal(t, 0, peek(t, m, "b").Remaining, "b is held")
+}

@@ -95,4 +95,24 @@ type Limiter interface {
 	// Reset forgets key, giving it its full Limit again. Resetting an
 	// unknown key is not an error.
 	Reset(ctx context.Context, key string) error
+
+	// Refund gives back one event that Allow counted for key. It is meant
+	// for "reserve, then give back what was not spent": Allow before
+	// expensive work, so that concurrent callers cannot all pass a check
+	// made before any of them is counted, and Refund when the work turns
+	// out not to count against the key (a login that succeeded, a request
+	// another limiter refused).
+	//
+	// Refund moves the key's debt back by one event but never below
+	// nothing: a refund can never give a key more than its full Limit,
+	// however many times it is called, and the time a key has already
+	// earned back is not given twice. Refunding an unknown key, or one
+	// already back to its full Limit, is a no-op and not an error. Refund
+	// does not check that the event was counted: call it once per allowed
+	// event at most.
+	//
+	// A caller that gives back on a request's behalf may want
+	// context.WithoutCancel, so that a client that goes away does not keep
+	// the event counted.
+	Refund(ctx context.Context, key string) error
 }

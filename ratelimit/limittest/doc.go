@@ -1,6 +1,7 @@
 // Package limittest is the conformance suite for implementations of
-// [ratelimit.Limiter]: counts, denial, Peek, Reset, independence of keys,
-// concurrency and canceled contexts.
+// [ratelimit.Limiter]: counts, denial, Peek, Reset, Refund, independence of
+// keys, concurrency (atomic reservation, reserve then give back) and
+// canceled contexts.
 //
 // The suite never depends on the passage of time, so it runs unchanged
 // against a limiter on a server's clock, such as Redis: every rule it uses

@@ -23,14 +23,23 @@ type NewLimiter func(tb testing.TB, rule ratelimit.Rule) ratelimit.Limiter
 // Beyond the [ratelimit.Limiter] contract it checks what forgeauth's
 // limiters promise: a burst of exactly Limit events is allowed, with
 // Remaining counting down to 0, and the next is denied with a RetryAfter in
-// (0, Window/Limit].
+// (0, Window/Limit]; a Refund gives back exactly one event and never more
+// than the full Limit; and concurrent calls on one key never let more than
+// Limit events be held at once.
 func Run(t *testing.T, newLimiter NewLimiter) {
 	t.Run("BurstThenDeny", func(t *testing.T) { testBurstThenDeny(t, newLimiter) })
 	t.Run("DeniedNotCounted", func(t *testing.T) { testDeniedNotCounted(t, newLimiter) })
 	t.Run("PeekDoesNotCount", func(t *testing.T) { testPeekDoesNotCount(t, newLimiter) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, newLimiter) })
 	t.Run("KeysIndependent", func(t *testing.T) { testKeysIndependent(t, newLimiter) })
-	t.Run("ConcurrentAllow", func(t *testing.T) { testConcurrentAllow(t, newLimiter) })
+	t.Run("RefundRestoresOne", func(t *testing.T) { testRefundRestoresOne(t, newLimiter) })
+	t.Run("RefundNeverExceedsLimit", func(t *testing.T) { testRefundNeverExceedsLimit(t, newLimiter) })
+	t.Run("RefundUnknownKey", func(t *testing.T) { testRefundUnknownKey(t, newLimiter) })
+	t.Run("ConcurrentAllow", func(t *testing.T) {
+		t.Run("100 on limit 10", func(t *testing.T) { testConcurrentAllow(t, newLimiter, 100, 10) })
+		t.Run("50 on limit 5", func(t *testing.T) { testConcurrentAllow(t, newLimiter, 50, 5) })
+	})
+	t.Run("ConcurrentAllowRefund", func(t *testing.T) { testConcurrentAllowRefund(t, newLimiter) })
 	t.Run("CanceledContext", func(t *testing.T) { testCanceledContext(t, newLimiter) })
 }
 
@@ -56,6 +65,13 @@ func peek(tb testing.TB, l ratelimit.Limiter, key string) ratelimit.Result {
 	}
 	checkInvariants(tb, "Peek", res)
 	return res
+}
+
+func refund(tb testing.TB, l ratelimit.Limiter, key string) {
+	tb.Helper()
+	if err := l.Refund(context.Background(), key); err != nil {
+		tb.Fatalf("Refund(%q): %v", key, err)
+	}
 }
 
 func reset(tb testing.TB, l ratelimit.Limiter, key string) {
@@ -184,9 +200,8 @@ func testKeysIndependent(t *testing.T, newLimiter NewLimiter) {
 	}
 }
 
-func testConcurrentAllow(t *testing.T, newLimiter NewLimiter) {
-	const goroutines = 100
-	r := rule(10)
+func testConcurrentAllow(t *testing.T, newLimiter NewLimiter, goroutines, limit int) {
+	r := rule(limit)
 	l := newLimiter(t, r)
 
 	var (
@@ -254,7 +269,158 @@ func testCanceledContext(t *testing.T, newLimiter NewLimiter) {
 	if err := l.Reset(ctx, "spent"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Reset with a canceled context: error %v, want one wrapping context.Canceled", err)
 	}
-	// Nothing was counted, nothing was reset.
+	if err := l.Refund(ctx, "spent"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Refund with a canceled context: error %v, want one wrapping context.Canceled", err)
+	}
+	// Nothing was counted, nothing was reset or given back.
 	exhaust(t, l, r, "k")
-	wantDenied(t, "Allow after a canceled Reset", allow(t, l, "spent"), r)
+	wantDenied(t, "Allow after a canceled Reset and Refund", allow(t, l, "spent"), r)
+}
+
+func wantRemaining(tb testing.TB, l ratelimit.Limiter, key string, want int, when string) {
+	tb.Helper()
+	if res := peek(tb, l, key); !res.Allowed || res.Remaining != want {
+		tb.Fatalf("Peek %s = %+v, want allowed with Remaining %d", when, res, want)
+	}
+}
+
+func testRefundRestoresOne(t *testing.T, newLimiter NewLimiter) {
+	r := rule(3)
+	l := newLimiter(t, r)
+
+	// After a full burst: exactly one event comes back.
+	exhaust(t, l, r, "k")
+	refund(t, l, "k")
+	wantRemaining(t, l, "k", 0, "after one refund on a spent key")
+	if res := allow(t, l, "k"); !res.Allowed || res.Remaining != 0 {
+		t.Fatalf("Allow after one refund = %+v, want allowed with Remaining 0", res)
+	}
+	wantDenied(t, "Allow after spending the refunded event", allow(t, l, "k"), r)
+
+	// Two refunds give back two events.
+	refund(t, l, "k")
+	refund(t, l, "k")
+	wantRemaining(t, l, "k", 1, "after two refunds on a spent key")
+
+	// Within the burst: allow then refund leaves the key as it was.
+	if res := allow(t, l, "other"); !res.Allowed || res.Remaining != r.Limit-1 {
+		t.Fatalf("Allow on a new key = %+v", res)
+	}
+	allow(t, l, "other")
+	refund(t, l, "other")
+	wantRemaining(t, l, "other", r.Limit-2, "after two events and one refund")
+	wantRemaining(t, l, "k", 1, "on a key that was not refunded")
+}
+
+func testRefundNeverExceedsLimit(t *testing.T, newLimiter NewLimiter) {
+	for _, limit := range []int{1, 3} {
+		t.Run(fmt.Sprintf("limit%d", limit), func(t *testing.T) {
+			r := rule(limit)
+			l := newLimiter(t, r)
+			allow(t, l, "k")
+			for range 5 {
+				refund(t, l, "k")
+			}
+			wantRemaining(t, l, "k", r.Limit-1, "after more refunds than events")
+			exhaust(t, l, r, "k")
+			wantDenied(t, "Allow after the burst that follows extra refunds", allow(t, l, "k"), r)
+
+			// Extra refunds on a spent key give back at most the burst.
+			for range 2*r.Limit + 3 {
+				refund(t, l, "k")
+			}
+			exhaust(t, l, r, "k")
+			wantDenied(t, "Allow after many refunds and a burst", allow(t, l, "k"), r)
+		})
+	}
+}
+
+func testRefundUnknownKey(t *testing.T, newLimiter NewLimiter) {
+	r := rule(2)
+	l := newLimiter(t, r)
+	exhaust(t, l, r, "spent")
+	for _, k := range []string{"never seen", "", "spent\x00"} {
+		refund(t, l, k)
+		refund(t, l, k)
+		wantRemaining(t, l, k, r.Limit-1, "after refunds of an unknown key")
+		exhaust(t, l, r, k)
+		wantDenied(t, "Allow after refunds of an unknown key and a burst", allow(t, l, k), r)
+	}
+	reset(t, l, "spent")
+	refund(t, l, "spent")
+	exhaust(t, l, r, "spent")
+	wantDenied(t, "Allow after a refund of a reset key and a burst", allow(t, l, "spent"), r)
+}
+
+// testConcurrentAllowRefund has goroutines reserve an event on one key and
+// give back half of the reservations, as a login does when the password is
+// right. At no moment may more than Limit reservations be held, and at the
+// end exactly the kept ones are counted.
+func testConcurrentAllowRefund(t *testing.T, newLimiter NewLimiter) {
+	const goroutines = 50
+	r := rule(5)
+	l := newLimiter(t, r)
+
+	var (
+		wg                     sync.WaitGroup
+		mu                     sync.Mutex
+		held, peak             int
+		allowed, kept, refunds int
+		errs                   []error
+	)
+	start := make(chan struct{})
+	for g := range goroutines {
+		wg.Go(func() {
+			<-start
+			ctx := context.Background()
+			res, err := l.Allow(ctx, "k")
+			mu.Lock()
+			if err != nil || !res.Allowed {
+				if err != nil {
+					errs = append(errs, err)
+				}
+				mu.Unlock()
+				return
+			}
+			allowed++
+			held++
+			peak = max(peak, held)
+			if g%2 == 1 {
+				kept++
+				mu.Unlock()
+				return
+			}
+			held-- // given back from here on
+			refunds++
+			mu.Unlock()
+			if err := l.Refund(ctx, "k"); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	if len(errs) > 0 {
+		t.Fatalf("%d calls failed, first: %v", len(errs), errs[0])
+	}
+	if peak > r.Limit {
+		t.Fatalf("%d reservations held at once, want at most %d", peak, r.Limit)
+	}
+	if kept > r.Limit || allowed > r.Limit+refunds || allowed < r.Limit {
+		t.Fatalf("%d allowed, %d kept, %d refunded: want at least %d allowed, at most %d kept, at most %d plus the refunds allowed",
+			allowed, kept, refunds, r.Limit, r.Limit, r.Limit)
+	}
+	// Exactly what was kept is counted: the rest of the burst is there.
+	if left := r.Limit - kept; left > 0 {
+		wantRemaining(t, l, "k", left-1, "after the concurrent reservations")
+		for i := range left {
+			if !allow(t, l, "k").Allowed {
+				t.Fatalf("event %d of the %d left after %d kept reservations denied", i+1, left, kept)
+			}
+		}
+	}
+	wantDenied(t, "Allow after the whole limit is spent", allow(t, l, "k"), r)
 }

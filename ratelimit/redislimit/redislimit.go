@@ -46,10 +46,10 @@ type Config struct {
 }
 
 // Limiter is a [ratelimit.Limiter] on Redis, for services that run on
-// several machines. Allow and Peek are each one Lua script (EVALSHA,
-// falling back to EVAL), run atomically on the server and timed by the
-// server's clock, so instances agree however their own clocks drift; Reset
-// is one DEL. It uses the same
+// several machines. Allow, Peek and Refund are each one Lua script
+// (EVALSHA, falling back to EVAL), run atomically on the server and timed by
+// the server's clock, so instances agree however their own clocks drift;
+// Reset is one DEL. It uses the same
 // algorithm and arithmetic as [ratelimit.Memory], at microsecond resolution.
 // A key is a single string that expires as soon as it is back to a full
 // Limit, so idle keys cost nothing. Each key lives in one hash slot, so
@@ -63,8 +63,9 @@ type Limiter struct {
 	client redis.UniversalClient
 	rule   gcra.Rule // in microseconds
 	prefix string
-	script *redis.Script
-	args   [4]any // window, limit, window / limit, window % limit
+	script *redis.Script // scriptSource: Allow and Peek
+	refund *redis.Script // refundSource: Refund
+	args   [4]any        // window, limit, window / limit, window % limit
 }
 
 var _ ratelimit.Limiter = (*Limiter)(nil)
@@ -90,6 +91,7 @@ func New(cfg Config) (*Limiter, error) {
 		rule:   r,
 		prefix: cfg.Prefix,
 		script: redis.NewScript(scriptSource),
+		refund: redis.NewScript(refundSource),
 		args:   [4]any{r.Window, r.Limit, r.Window / r.Limit, r.Window % r.Limit},
 	}
 	if l.prefix == "" {
@@ -118,6 +120,29 @@ func (l *Limiter) Peek(ctx context.Context, key string) (ratelimit.Result, error
 func (l *Limiter) Reset(ctx context.Context, key string) error {
 	if err := l.client.Del(ctx, l.prefix+key).Err(); err != nil {
 		return wrap(ctx, err)
+	}
+	return nil
+}
+
+// Refund implements [ratelimit.Limiter.Refund] in one atomic script on the
+// server's clock; a key given back its full Limit is deleted. It returns
+// the same errors as [Limiter.Allow]; after an error nothing may have been
+// given back.
+func (l *Limiter) Refund(ctx context.Context, key string) error {
+	reply, err := l.refund.Run(ctx, l.client, []string{l.prefix + key},
+		l.args[0], l.args[1], l.args[2], l.args[3]).Int64Slice()
+	if err != nil {
+		return wrap(ctx, err)
+	}
+	return l.checkRefund(reply)
+}
+
+// checkRefund checks a reply of the refund script: the debt left, within
+// one window.
+func (l *Limiter) checkRefund(reply []int64) error {
+	if len(reply) != 2 || reply[0] < 0 || reply[1] < 0 || reply[1] >= l.rule.Limit ||
+		reply[0] > l.rule.Window || (reply[0] == l.rule.Window && reply[1] > 0) {
+		return fmt.Errorf("%w: %v", ErrUnexpectedReply, reply)
 	}
 	return nil
 }

@@ -135,6 +135,10 @@ func TestUnreachable(t *testing.T) {
 	assert.Equal(t, ratelimit.Result{}, res)
 
 	require.ErrorIs(t, l.Reset(ctx, "k"), errDown)
+
+	err = l.Refund(ctx, "k")
+	require.ErrorIs(t, err, errDown)
+	assert.True(t, strings.HasPrefix(err.Error(), "redislimit: "), err.Error())
 }
 
 func TestDeadline(t *testing.T) {
@@ -147,6 +151,7 @@ func TestDeadline(t *testing.T) {
 	_, err = l.Peek(ctx, "k")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.ErrorIs(t, l.Reset(ctx, "k"), context.DeadlineExceeded)
+	require.ErrorIs(t, l.Refund(ctx, "k"), context.DeadlineExceeded)
 }
 
 func TestKeysExpire(t *testing.T) {
@@ -182,6 +187,19 @@ func TestKeysExpire(t *testing.T) {
 
 	require.NoError(t, l.Reset(ctx, "k"))
 	require.Zero(t, c.Exists(ctx, prefix+"k").Val(), "Reset deletes the key")
+
+	for range 2 {
+		_, err = l.Allow(ctx, "k")
+		require.NoError(t, err)
+	}
+	require.NoError(t, l.Refund(ctx, "k"))
+	ttl = c.PTTL(ctx, prefix+"k").Val()
+	assert.Greater(t, ttl, 14*time.Minute, "a refund moves the expiry back by Window/Limit")
+	assert.LessOrEqual(t, ttl, 15*time.Minute)
+	require.NoError(t, l.Refund(ctx, "k"))
+	require.Zero(t, c.Exists(ctx, prefix+"k").Val(), "a key refunded to its full Limit is deleted")
+	require.NoError(t, l.Refund(ctx, "k"))
+	require.Zero(t, c.Exists(ctx, prefix+"k").Val(), "a refund of an unknown key stores nothing")
 }
 
 func TestDefaultPrefix(t *testing.T) {
@@ -240,6 +258,7 @@ func TestCorruptState(t *testing.T) {
 			require.Equal(t, ratelimit.Result{}, res)
 			_, err = l.Peek(ctx, tt.name)
 			require.ErrorIs(t, err, redislimit.ErrUnexpectedReply)
+			require.ErrorIs(t, l.Refund(ctx, tt.name), redislimit.ErrUnexpectedReply)
 			require.NoError(t, l.Reset(ctx, tt.name), "Reset clears a corrupt key")
 			res, err = l.Allow(ctx, tt.name)
 			require.NoError(t, err)
@@ -289,7 +308,8 @@ func TestMatchesMemory(t *testing.T) {
 			interval := int64(rule.Window / time.Microsecond / time.Duration(rule.Limit))
 			rng := mrand.New(mrand.NewPCG(uint64(rule.Limit), uint64(rule.Window)))
 			var counts [2]int // denied, allowed
-			for i := range 300 {
+			refunds := 0
+			for i := range 400 {
 				// The clock never steps back here: Memory drops a paid-off key
 				// at once while Redis keeps it until it expires, and a clock
 				// stepping back may find such a key still owing.
@@ -305,6 +325,12 @@ func TestMatchesMemory(t *testing.T) {
 					now = now.Add(time.Duration(rng.Int64N(4*interval+1)) * time.Microsecond)
 				}
 				key := []string{"a", "b"}[rng.IntN(2)]
+				if rng.IntN(8) == 0 {
+					// A refund, checked by the Peek that follows.
+					require.NoError(t, redislimit.RefundAt(ctx, l, key, now.UnixMicro()))
+					require.NoError(t, m.Refund(ctx, key))
+					refunds++
+				}
 				count := rng.IntN(4) != 0
 				got, err := redislimit.RunAt(ctx, l, key, now.UnixMicro(), count)
 				require.NoError(t, err)
@@ -327,6 +353,7 @@ func TestMatchesMemory(t *testing.T) {
 			}
 			require.Greater(t, counts[0], 20, "denials")
 			require.Greater(t, counts[1], 20, "allowed events")
+			require.Greater(t, refunds, 20, "refunds")
 		})
 	}
 }
@@ -441,4 +468,67 @@ func TestUnexpectedReply(t *testing.T) {
 			require.Equal(t, tt.want, got)
 		})
 	}
+}
+
+func TestUnexpectedRefundReply(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	t.Cleanup(func() { _ = c.Close() })
+	l := newLimiter(t, redislimit.Config{Client: c, Rule: ratelimit.Rule{Limit: 3, Window: time.Hour}})
+	const window = int64(time.Hour / time.Microsecond)
+
+	tests := []struct {
+		name  string
+		reply []int64
+		ok    bool
+	}{
+		{"back to full", []int64{0, 0}, true},
+		{"owes some", []int64{window / 3, 0}, true},
+		{"owes a fraction", []int64{0, 2}, true},
+		{"owes the window", []int64{window, 0}, true},
+		{"empty", nil, false},
+		{"too long", []int64{0, 0, 0}, false},
+		{"negative debt", []int64{-1, 0}, false},
+		{"negative fraction", []int64{0, -1}, false},
+		{"fraction too large", []int64{0, 3}, false},
+		{"over the window", []int64{window + 1, 0}, false},
+		{"fraction over the window", []int64{window, 1}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := redislimit.CheckRefund(l, tt.reply)
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, redislimit.ErrUnexpectedReply)
+		})
+	}
+}
+
+// TestRefundAtClock drives the refund script through time: time already
+// earned back is not given twice, and a clock far back is clamped.
+func TestRefundAtClock(t *testing.T) {
+	c := redisClient(t)
+	ctx := context.Background()
+	rule := ratelimit.Rule{Limit: 3, Window: 3 * time.Minute} // one a minute
+	l := newLimiter(t, redislimit.Config{Client: c, Rule: rule, Prefix: testPrefix(t, c)})
+	t0 := time.Now().UnixMicro()
+	const minute = int64(time.Minute / time.Microsecond)
+
+	for range 3 {
+		res, err := redislimit.RunAt(ctx, l, "k", t0, true)
+		require.NoError(t, err)
+		require.True(t, res.Allowed)
+	}
+	// Half a minute later the key owes 2.5 minutes; a refund leaves 1.5.
+	require.NoError(t, redislimit.RefundAt(ctx, l, "k", t0+minute/2))
+	res, err := redislimit.RunAt(ctx, l, "k", t0+minute/2, false)
+	require.NoError(t, err)
+	require.Equal(t, ratelimit.Result{Allowed: true, Remaining: 0}, res)
+
+	// A clock a day back finds the debt clamped to the window.
+	require.NoError(t, redislimit.RefundAt(ctx, l, "k", t0-24*60*minute))
+	res, err = redislimit.RunAt(ctx, l, "k", t0-24*60*minute, false)
+	require.NoError(t, err)
+	require.Equal(t, ratelimit.Result{Allowed: true, Remaining: 0}, res)
 }

@@ -1,6 +1,6 @@
 // Package gcra is the arithmetic of the generic cell rate algorithm shared by
-// the in-memory limiter and the Redis limiter (whose Lua script mirrors
-// [Decide] line for line), so that both decide identically.
+// the in-memory limiter and the Redis limiter (whose Lua scripts mirror
+// [Decide] and [Refund] line for line), so that both decide identically.
 //
 // Time is an integer count of some unit (nanoseconds in memory, microseconds
 // in Redis). The emission interval Window/Limit is rarely a whole number of
@@ -12,5 +12,11 @@
 //	d := gcra.Decide(rule, s, now)
 //	if d.Allowed {
 //		s = d.Next // store it until now+d.TTL
+//	}
+//	// Later, to give that event back:
+//	if next, owes := gcra.Refund(rule, s, now); owes {
+//		s = next
+//	} else {
+//		// forget the key: it is back to a full Limit
 //	}
 package gcra

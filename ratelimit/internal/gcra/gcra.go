@@ -40,13 +40,7 @@ type Decision struct {
 func Decide(r Rule, s State, now int64) Decision {
 	q, rem := r.Window/r.Limit, r.Window%r.Limit // emission interval q + rem/Limit
 
-	var di, df int64 // debt before this event
-	if s.TAT >= now {
-		di, df = s.TAT-now, min(s.Frac, r.Limit-1)
-	}
-	if di > r.Window || (di == r.Window && df > 0) {
-		di, df = r.Window, 0
-	}
+	di, df := debt(r, s, now) // debt before this event
 
 	ni, nf := di+q, df+rem // debt after this event
 	if nf >= r.Limit {
@@ -58,6 +52,39 @@ func Decide(r Rule, s State, now int64) Decision {
 		d.Next = State{TAT: now + ni, Frac: nf}
 	}
 	return d
+}
+
+// Refund gives back one event on state s at now: it moves the theoretical
+// arrival time back by one emission interval, but never before now, so a
+// key never gets more than its full Limit. The debt is clamped to one
+// Window first, as in [Decide]. It returns the state to keep and true while
+// the key still owes something, or the zero State and false when the key is
+// back to a full Limit and may be forgotten (also when it owed nothing). It
+// is a pure function.
+func Refund(r Rule, s State, now int64) (State, bool) {
+	q, rem := r.Window/r.Limit, r.Window%r.Limit
+	di, df := debt(r, s, now)
+	ni, nf := di-q, df-rem
+	if nf < 0 {
+		ni, nf = ni-1, nf+r.Limit
+	}
+	if ni < 0 || (ni == 0 && nf == 0) {
+		return State{}, false
+	}
+	return State{TAT: now + ni, Frac: nf}, true
+}
+
+// debt returns what a key in state s still owes at now, di + df/Limit
+// units with df in [0, Limit): zero once its arrival time has passed, and
+// clamped to one Window (see [Decide]).
+func debt(r Rule, s State, now int64) (di, df int64) {
+	if s.TAT >= now {
+		di, df = s.TAT-now, min(s.Frac, r.Limit-1)
+	}
+	if di > r.Window || (di == r.Window && df > 0) {
+		di, df = r.Window, 0
+	}
+	return di, df
 }
 
 // Outcome is the decision for an event that brings the debt to ni + nf/Limit
