@@ -25,7 +25,8 @@
 // registrations of one email creates one user; [Store.RotateRefreshToken]
 // under concurrent presentations of one token succeeds once; [Store.CheckCode]
 // and the methods that spend a code count each attempt so that concurrent
-// guesses never get more tries than the limit. Backends state how they achieve this (a transaction, one statement).
+// guesses never get more tries than the limit. Backends state how they
+// achieve this (a transaction, one statement).
 //
 // # Case-insensitivity
 //
