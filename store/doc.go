@@ -23,9 +23,10 @@
 //
 // Every method is one atomic step: [Store.CreateUser] under concurrent
 // registrations of one email creates one user; [Store.RotateRefreshToken]
-// under concurrent presentations of one token succeeds once; [Store.ConsumeCode]
-// counts each attempt so that concurrent guesses never get more tries than the
-// limit. Backends state how they achieve this (a transaction, one statement).
+// under concurrent presentations of one token succeeds once; [Store.CheckCode]
+// and the methods that spend a code count each attempt so that concurrent
+// guesses never get more tries than the limit. Backends state how they
+// achieve this (a transaction, one statement).
 //
 // # Case-insensitivity
 //

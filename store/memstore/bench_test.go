@@ -25,7 +25,7 @@ type rotator struct {
 func newRotator(b *testing.B, s *memstore.Store, family string) *rotator {
 	r := &rotator{s: s, family: family}
 	first := r.token()
-	if err := s.CreateRefreshToken(b.Context(), first); err != nil {
+	if err := s.CreateSession(b.Context(), first, ""); err != nil {
 		b.Error(err)
 	}
 	r.prev = first.TokenHash
@@ -37,13 +37,14 @@ func (r *rotator) token() store.RefreshToken {
 	r.next++
 	return store.RefreshToken{
 		ID: id, UserID: "u", FamilyID: r.family, TokenHash: "h/" + id,
-		ExpiresAt: benchTime.Add(24 * time.Hour), CreatedAt: benchTime, LastUsedAt: benchTime,
+		ExpiresAt: benchTime.Add(24 * time.Hour), SessionExpiresAt: benchTime.Add(30 * 24 * time.Hour),
+		CreatedAt: benchTime, LastUsedAt: benchTime,
 	}
 }
 
 func (r *rotator) rotate(b *testing.B) {
 	next := r.token()
-	if _, err := r.s.RotateRefreshToken(b.Context(), r.prev, next, benchTime); err != nil {
+	if err := r.s.RotateRefreshToken(b.Context(), r.prev, next, benchTime); err != nil {
 		b.Error(err)
 	}
 	r.prev = next.TokenHash
@@ -54,7 +55,7 @@ var benchTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 func newBenchStore(b *testing.B) *memstore.Store {
 	b.Helper()
 	s := memstore.New()
-	if err := s.CreateUser(b.Context(), store.User{ID: "u", Username: "u", Email: "u@example.com"}); err != nil {
+	if err := s.CreateUser(b.Context(), store.User{ID: "u", Username: "u", Email: "u@example.com", IsActive: true}); err != nil {
 		b.Fatal(err)
 	}
 	return s

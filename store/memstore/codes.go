@@ -11,7 +11,8 @@ import (
 // CreateCode inserts c and marks every unused code of the same user and type
 // used, in one step. It returns [ErrMissingField] when c.ID, c.UserID,
 // c.CodeHash or c.Type is empty, [store.ErrNotFound] when the user does not
-// exist, and [ErrDuplicateKey] when c.ID is taken; then it changes nothing.
+// exist, and a *[store.ConflictError] naming [store.FieldID] when c.ID is
+// taken; then it changes nothing.
 // Two codes may share a digest.
 func (s *Store) CreateCode(ctx context.Context, c store.VerificationCode) error {
 	switch {
@@ -32,7 +33,7 @@ func (s *Store) CreateCode(ctx context.Context, c store.VerificationCode) error 
 		return store.ErrNotFound
 	}
 	if _, ok := s.codes[c.ID]; ok {
-		return duplicate("VerificationCode", "ID")
+		return conflict(store.FieldID)
 	}
 	s.voidCodesLocked(c.UserID, c.Type)
 	c.ExpiresAt, c.CreatedAt = utc(c.ExpiresAt), utc(c.CreatedAt)
@@ -74,21 +75,25 @@ func (s *Store) deleteCodeLocked(c store.VerificationCode) {
 	}
 }
 
-// ConsumeCode checks codeHash against the user's active code of the type:
-// the newest (by CreatedAt, then ID) that is unused, expires after at, and
-// has fewer than maxAttempts wrong attempts. On a match it marks the code
-// used and returns it; otherwise it counts a wrong attempt and returns
-// [store.ErrCodeMismatch] with a zero record. With no active code it returns
+// CheckCode checks codeHash against the user's active code of the type: the
+// newest (by CreatedAt, then ID) that is unused, expires after at, and has
+// fewer than maxAttempts wrong attempts. On a match it returns nil and
+// leaves the code as it is; otherwise it counts a wrong attempt and returns
+// [store.ErrCodeMismatch]. With no active code, or no such user, it returns
 // [store.ErrNotFound]. The digests are compared in constant time.
-func (s *Store) ConsumeCode(ctx context.Context, userID string, typ store.CodeType, codeHash string, maxAttempts int, at time.Time) (store.VerificationCode, error) {
+func (s *Store) CheckCode(ctx context.Context, userID string, typ store.CodeType, codeHash string, maxAttempts int, at time.Time) error {
 	if err := s.lock(ctx); err != nil {
-		return store.VerificationCode{}, err
+		return err
 	}
 	defer s.mu.Unlock()
-	return s.consumeLocked(userID, typ, codeHash, maxAttempts, utc(at))
+	_, err := s.matchLocked(userID, typ, codeHash, maxAttempts, utc(at))
+	return err
 }
 
-func (s *Store) consumeLocked(userID string, typ store.CodeType, codeHash string, maxAttempts int, at time.Time) (store.VerificationCode, error) {
+// matchLocked finds the user's active code of the type and returns it when
+// codeHash matches; otherwise it counts a wrong attempt against it and
+// returns store.ErrCodeMismatch, or store.ErrNotFound when there is none.
+func (s *Store) matchLocked(userID string, typ store.CodeType, codeHash string, maxAttempts int, at time.Time) (store.VerificationCode, error) {
 	var active *store.VerificationCode
 	for id := range s.userCodes[userID][typ] {
 		c := s.codes[id]
@@ -109,13 +114,22 @@ func (s *Store) consumeLocked(userID string, typ store.CodeType, codeHash string
 		s.codes[c.ID] = c
 		return store.VerificationCode{}, store.ErrCodeMismatch
 	}
-	c.IsUsed = true
-	s.codes[c.ID] = c
 	return c, nil
 }
 
-// VerifyEmailWithCode consumes the user's email-verification code and marks
-// the user verified, in one step. It returns [store.ErrCodeMismatch] (the
+// spendLocked is matchLocked that also marks a matching code used.
+func (s *Store) spendLocked(userID string, typ store.CodeType, codeHash string, maxAttempts int, at time.Time) error {
+	c, err := s.matchLocked(userID, typ, codeHash, maxAttempts, at)
+	if err != nil {
+		return err
+	}
+	c.IsUsed = true
+	s.codes[c.ID] = c
+	return nil
+}
+
+// VerifyEmailWithCode spends the user's email-verification code when
+// codeHash matches it and marks the user verified, in one step. It returns [store.ErrCodeMismatch] (the
 // attempt counted) for a wrong code and [store.ErrNotFound] for no active
 // code or an unknown user.
 func (s *Store) VerifyEmailWithCode(ctx context.Context, userID, codeHash string, maxAttempts int, at time.Time) (store.User, error) {
@@ -127,7 +141,7 @@ func (s *Store) VerifyEmailWithCode(ctx context.Context, userID, codeHash string
 	if !ok {
 		return store.User{}, store.ErrNotFound
 	}
-	if _, err := s.consumeLocked(userID, store.CodeEmailVerification, codeHash, maxAttempts, utc(at)); err != nil {
+	if err := s.spendLocked(userID, store.CodeEmailVerification, codeHash, maxAttempts, utc(at)); err != nil {
 		return store.User{}, err
 	}
 	u.IsVerified, u.UpdatedAt = true, utc(at)
@@ -135,8 +149,9 @@ func (s *Store) VerifyEmailWithCode(ctx context.Context, userID, codeHash string
 	return u, nil
 }
 
-// ResetPasswordWithCode consumes the user's password-reset code and does
-// what SetPassword does with no family kept, in one step. It returns
+// ResetPasswordWithCode spends the user's password-reset code when codeHash
+// matches it and does what SetPassword does with no family kept, whatever
+// the current hash, in one step. It returns
 // [store.ErrCodeMismatch] (the attempt counted) for a wrong code and
 // [store.ErrNotFound] for no active code or an unknown user.
 func (s *Store) ResetPasswordWithCode(ctx context.Context, userID, codeHash string, maxAttempts int, hash string, at time.Time) error {
@@ -148,7 +163,7 @@ func (s *Store) ResetPasswordWithCode(ctx context.Context, userID, codeHash stri
 	if !ok {
 		return store.ErrNotFound
 	}
-	if _, err := s.consumeLocked(userID, store.CodePasswordReset, codeHash, maxAttempts, utc(at)); err != nil {
+	if err := s.spendLocked(userID, store.CodePasswordReset, codeHash, maxAttempts, utc(at)); err != nil {
 		return err
 	}
 	s.setPasswordLocked(&u, hash, at, "")

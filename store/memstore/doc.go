@@ -3,9 +3,12 @@
 // survives the process.
 //
 // It passes [github.com/forgeauth/forgeauth/store/storetest.Run], implements
-// [store.Pinger] and [store.Cleaner], and keeps times in UTC at microsecond
-// precision, as PostgreSQL does, so that code tested against it behaves the
-// same on a database.
+// the [store.Tickets], [store.Pinger] and [store.Cleaner] capabilities, and
+// behaves as a database does where the contract leaves room: times are kept
+// in UTC at microsecond precision, as PostgreSQL keeps them; every
+// unique-key collision is a *[store.ConflictError]; and text a text column
+// cannot hold (a NUL byte, invalid UTF-8) is [store.ErrInvalidInput]. Code
+// tested against it therefore behaves the same on a database.
 //
 //	s := memstore.New()
 //	err := s.CreateUser(ctx, store.User{ID: id, Username: "mike", Email: "Mike@Example.com"})
@@ -13,5 +16,6 @@
 //
 // One mutex guards all the data, so every method is one atomic step; reads
 // share the lock. Look-ups go through indexes: users by folded username and
-// email, refresh tokens by digest and by family, codes by user and type.
+// email, refresh tokens by digest and by family, codes by user and type,
+// tickets by kind and digest and by user.
 package memstore

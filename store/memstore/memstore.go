@@ -4,33 +4,38 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/forgeauth/forgeauth/store"
 )
 
-var (
-	// ErrMissingField is returned by a create method, and by
-	// [Store.RotateRefreshToken] for the next token, when a field the
-	// contract requires is empty. It is wrapped with the field's name.
-	ErrMissingField = errors.New("memstore: required field is empty")
-
-	// ErrDuplicateKey is returned when a new record's ID, or a new refresh
-	// token's digest, is already taken. It is wrapped with the key's name.
-	// It does not match [store.ErrConflict], which is about usernames and
-	// emails only.
-	ErrDuplicateKey = errors.New("memstore: duplicate key")
-)
+// ErrMissingField is returned by a create method, and by
+// [Store.RotateRefreshToken] for the next token, when a field the contract
+// requires is empty (a zero time counts as empty). It is wrapped with the
+// record's and the field's name.
+//
+// Every unique-key collision, whatever the key, is a *[store.ConflictError]
+// matching [store.ErrConflict]: a username or email ([store.FieldUsername],
+// [store.FieldEmail]), the ID of a user, refresh token or code
+// ([store.FieldID]), a refresh token's digest ([store.FieldTokenHash]) and a
+// ticket's kind and digest ([store.FieldDigest]).
+var ErrMissingField = errors.New("memstore: required field is empty")
 
 // Store is an in-memory [store.Store]. Create one with [New]; the zero value
 // is also an empty store ready to use. A Store must not be copied after
 // first use.
 //
 // Store is safe for concurrent use. Records are copied in and out (they hold
-// no references), so a caller can never change what the store keeps except
-// through its methods. Times are stored truncated to the microsecond and in
-// UTC.
+// no references, and a ticket's Data is copied too), so a caller can never
+// change what the store keeps except through its methods. Times are stored
+// truncated to the microsecond and in UTC.
+//
+// Like a PostgreSQL store, it refuses text that a text column cannot hold:
+// a user whose username, email or password hash holds a NUL byte or invalid
+// UTF-8 is [store.ErrInvalidInput], and looking such text up finds no one.
 //
 // Every method returns an error wrapping ctx.Err() when ctx is done on entry,
 // and then changes nothing.
@@ -50,14 +55,22 @@ type Store struct {
 	codes map[string]store.VerificationCode // by ID
 	// userCodes holds the code IDs of each user and type.
 	userCodes map[string]map[store.CodeType]idSet
+
+	tickets map[ticketKey]store.Ticket
+	// userTickets holds the keys of the tickets that name each user.
+	userTickets map[string]map[ticketKey]struct{}
 }
 
 type idSet = map[string]struct{}
+
+// ticketKey is the unique key of a ticket: a digest is unique per kind.
+type ticketKey struct{ kind, digest string }
 
 var (
 	_ store.Store   = (*Store)(nil)
 	_ store.Pinger  = (*Store)(nil)
 	_ store.Cleaner = (*Store)(nil)
+	_ store.Tickets = (*Store)(nil)
 )
 
 // New returns an empty Store.
@@ -81,6 +94,8 @@ func (s *Store) init() {
 	s.families = map[string]map[string]idSet{}
 	s.codes = map[string]store.VerificationCode{}
 	s.userCodes = map[string]map[store.CodeType]idSet{}
+	s.tickets = map[ticketKey]store.Ticket{}
+	s.userTickets = map[string]map[ticketKey]struct{}{}
 }
 
 // lock takes the write lock, after checking ctx, and readies a zero Store.
@@ -117,8 +132,12 @@ func missing(record, field string) error {
 	return fmt.Errorf("%w: %s.%s", ErrMissingField, record, field)
 }
 
-func duplicate(record, key string) error {
-	return fmt.Errorf("%w: %s.%s", ErrDuplicateKey, record, key)
+func conflict(field string) error { return &store.ConflictError{Field: field} }
+
+// storable reports whether a text column could hold s: valid UTF-8 without
+// a NUL byte.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // Ping returns nil, or an error wrapping ctx.Err() when ctx is done: the
@@ -127,11 +146,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return ctxErr(ctx)
 }
 
-// DeleteExpired deletes the refresh tokens and codes that expired before the
-// given moment (ExpiresAt < before), revoked, used or not, and returns how
-// many it deleted. Users are untouched. It returns an error only when ctx is
+// DeleteExpired deletes the refresh tokens, codes and tickets that expired
+// before the given moment (ExpiresAt < before), revoked, used or not, and
+// the users who never verified their email and registered before
+// unverifiedBefore (CreatedAt < unverifiedBefore), each with every record of
+// theirs; the zero unverifiedBefore keeps every user. It returns how many
+// records it deleted, users included. It returns an error only when ctx is
 // done.
-func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
+func (s *Store) DeleteExpired(ctx context.Context, before, unverifiedBefore time.Time) (int64, error) {
 	if err := s.lock(ctx); err != nil {
 		return 0, err
 	}
@@ -148,6 +170,20 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, err
 		if c.ExpiresAt.Before(before) {
 			s.deleteCodeLocked(c)
 			n++
+		}
+	}
+	for _, t := range s.tickets {
+		if t.ExpiresAt.Before(before) {
+			s.deleteTicketLocked(t)
+			n++
+		}
+	}
+	if !unverifiedBefore.IsZero() {
+		unverifiedBefore = utc(unverifiedBefore)
+		for _, u := range s.users {
+			if !u.IsVerified && u.CreatedAt.Before(unverifiedBefore) {
+				n += s.deleteUserLocked(u)
+			}
 		}
 	}
 	return n, nil

@@ -23,136 +23,183 @@ func TestZeroValueConformance(t *testing.T) {
 
 var base = time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
 
-// newStore returns a store holding the user "alice" with one refresh token
-// ("a1" in family "fam") and one verification code.
+// newStore returns a store holding the active user "alice" (hash "phc")
+// with one session ("a1" in family "fam"), one verification code and one
+// ticket.
 func newStore(tb testing.TB) *memstore.Store {
 	tb.Helper()
 	s := memstore.New()
 	ctx := tb.Context()
-	require.NoError(tb, s.CreateUser(ctx, store.User{ID: "alice", Username: "alice", Email: "alice@example.com"}))
-	require.NoError(tb, s.CreateRefreshToken(ctx, token("a1")))
+	require.NoError(tb, s.CreateUser(ctx, store.User{
+		ID: "alice", Username: "alice", Email: "alice@example.com", HashedPassword: "phc", IsActive: true,
+	}))
+	require.NoError(tb, s.CreateSession(ctx, token("a1"), "phc"))
 	require.NoError(tb, s.CreateCode(ctx, store.VerificationCode{
 		ID: "c1", UserID: "alice", CodeHash: "hash-c1", Type: store.CodeEmailVerification,
 		ExpiresAt: base.Add(time.Hour), CreatedAt: base,
 	}))
+	require.NoError(tb, s.PutTicket(ctx, ticket()))
 	return s
 }
 
 func token(name string) store.RefreshToken {
 	return store.RefreshToken{
 		ID: name, UserID: "alice", TokenHash: "hash-" + name, FamilyID: "fam",
-		ExpiresAt: base.Add(24 * time.Hour), CreatedAt: base, LastUsedAt: base,
+		ExpiresAt: base.Add(24 * time.Hour), SessionExpiresAt: base.Add(7 * 24 * time.Hour),
+		CreatedAt: base, LastUsedAt: base,
 	}
 }
 
-func TestWriteErrors(t *testing.T) {
+func ticket() store.Ticket {
+	return store.Ticket{
+		Kind: "mfa", Digest: "hash-t1", UserID: "alice", Data: []byte("state"),
+		ExpiresAt: base.Add(time.Hour), CreatedAt: base,
+	}
+}
+
+func TestMissingFields(t *testing.T) {
 	tests := []struct {
-		name    string
-		call    func(ctx context.Context, s *memstore.Store) error
-		wantErr error
+		name string
+		call func(ctx context.Context, s *memstore.Store) error
 	}{
 		{"user without ID", func(ctx context.Context, s *memstore.Store) error {
 			return s.CreateUser(ctx, store.User{Username: "bob", Email: "bob@example.com"})
-		}, memstore.ErrMissingField},
-		{"user with a taken ID", func(ctx context.Context, s *memstore.Store) error {
-			return s.CreateUser(ctx, store.User{ID: "alice", Username: "bob", Email: "bob@example.com"})
-		}, memstore.ErrDuplicateKey},
-		{"token without ID", func(ctx context.Context, s *memstore.Store) error {
+		}},
+		{"replacement without ID", func(ctx context.Context, s *memstore.Store) error {
+			return s.ReplaceUnverifiedUser(ctx, store.User{Username: "bob", Email: "alice@example.com"})
+		}},
+	}
+	for _, field := range []struct {
+		name  string
+		clear func(t *store.RefreshToken)
+	}{
+		{"ID", func(t *store.RefreshToken) { t.ID = "" }},
+		{"UserID", func(t *store.RefreshToken) { t.UserID = "" }},
+		{"TokenHash", func(t *store.RefreshToken) { t.TokenHash = "" }},
+		{"FamilyID", func(t *store.RefreshToken) { t.FamilyID = "" }},
+		{"ExpiresAt", func(t *store.RefreshToken) { t.ExpiresAt = time.Time{} }},
+		{"SessionExpiresAt", func(t *store.RefreshToken) { t.SessionExpiresAt = time.Time{} }},
+	} {
+		tests = append(tests, struct {
+			name string
+			call func(ctx context.Context, s *memstore.Store) error
+		}{"session without " + field.name, func(ctx context.Context, s *memstore.Store) error {
 			tok := token("t")
-			tok.ID = ""
-			return s.CreateRefreshToken(ctx, tok)
-		}, memstore.ErrMissingField},
-		{"token without user", func(ctx context.Context, s *memstore.Store) error {
-			tok := token("t")
-			tok.UserID = ""
-			return s.CreateRefreshToken(ctx, tok)
-		}, memstore.ErrMissingField},
-		{"token without digest", func(ctx context.Context, s *memstore.Store) error {
-			tok := token("t")
-			tok.TokenHash = ""
-			return s.CreateRefreshToken(ctx, tok)
-		}, memstore.ErrMissingField},
-		{"token without family", func(ctx context.Context, s *memstore.Store) error {
-			tok := token("t")
-			tok.FamilyID = ""
-			return s.CreateRefreshToken(ctx, tok)
-		}, memstore.ErrMissingField},
-		{"token of an unknown user", func(ctx context.Context, s *memstore.Store) error {
-			tok := token("t")
-			tok.UserID = "nobody"
-			return s.CreateRefreshToken(ctx, tok)
-		}, store.ErrNotFound},
-		{"token with a taken ID", func(ctx context.Context, s *memstore.Store) error {
-			tok := token("t")
-			tok.ID = "a1"
-			return s.CreateRefreshToken(ctx, tok)
-		}, memstore.ErrDuplicateKey},
-		{"token with a taken digest", func(ctx context.Context, s *memstore.Store) error {
-			tok := token("t")
-			tok.TokenHash = "hash-a1"
-			return s.CreateRefreshToken(ctx, tok)
-		}, memstore.ErrDuplicateKey},
-		{"rotation to a token without ID", func(ctx context.Context, s *memstore.Store) error {
+			tok.FamilyID = "other"
+			field.clear(&tok)
+			return s.CreateSession(ctx, tok, "phc")
+		}})
+	}
+	for _, field := range []struct {
+		name  string
+		clear func(t *store.RefreshToken)
+	}{
+		{"ID", func(t *store.RefreshToken) { t.ID = "" }},
+		{"TokenHash", func(t *store.RefreshToken) { t.TokenHash = "" }},
+		{"ExpiresAt", func(t *store.RefreshToken) { t.ExpiresAt = time.Time{} }},
+	} {
+		tests = append(tests, struct {
+			name string
+			call func(ctx context.Context, s *memstore.Store) error
+		}{"rotation to a token without " + field.name, func(ctx context.Context, s *memstore.Store) error {
 			next := token("t")
-			next.ID = ""
-			_, err := s.RotateRefreshToken(ctx, "hash-a1", next, base)
-			return err
-		}, memstore.ErrMissingField},
-		{"rotation to a token without digest", func(ctx context.Context, s *memstore.Store) error {
-			next := token("t")
-			next.TokenHash = ""
-			_, err := s.RotateRefreshToken(ctx, "hash-a1", next, base)
-			return err
-		}, memstore.ErrMissingField},
-		{"rotation to a taken ID", func(ctx context.Context, s *memstore.Store) error {
-			_, err := s.RotateRefreshToken(ctx, "hash-a1", token("a1"), base)
-			return err
-		}, memstore.ErrDuplicateKey},
+			field.clear(&next)
+			return s.RotateRefreshToken(ctx, "hash-a1", next, base)
+		}})
+	}
+	tests = append(tests, []struct {
+		name string
+		call func(ctx context.Context, s *memstore.Store) error
+	}{
 		{"code without ID", func(ctx context.Context, s *memstore.Store) error {
-			return s.CreateCode(ctx, store.VerificationCode{UserID: "alice", CodeHash: "h", Type: store.CodePasswordReset})
-		}, memstore.ErrMissingField},
+			return s.CreateCode(ctx, store.VerificationCode{UserID: "alice", CodeHash: "h", Type: store.CodeEmailVerification})
+		}},
 		{"code without user", func(ctx context.Context, s *memstore.Store) error {
-			return s.CreateCode(ctx, store.VerificationCode{ID: "c2", CodeHash: "h", Type: store.CodePasswordReset})
-		}, memstore.ErrMissingField},
+			return s.CreateCode(ctx, store.VerificationCode{ID: "c2", CodeHash: "h", Type: store.CodeEmailVerification})
+		}},
 		{"code without digest", func(ctx context.Context, s *memstore.Store) error {
-			return s.CreateCode(ctx, store.VerificationCode{ID: "c2", UserID: "alice", Type: store.CodePasswordReset})
-		}, memstore.ErrMissingField},
+			return s.CreateCode(ctx, store.VerificationCode{ID: "c2", UserID: "alice", Type: store.CodeEmailVerification})
+		}},
 		{"code without type", func(ctx context.Context, s *memstore.Store) error {
 			return s.CreateCode(ctx, store.VerificationCode{ID: "c2", UserID: "alice", CodeHash: "h"})
-		}, memstore.ErrMissingField},
-		{"code of an unknown user", func(ctx context.Context, s *memstore.Store) error {
-			return s.CreateCode(ctx, store.VerificationCode{ID: "c2", UserID: "nobody", CodeHash: "h", Type: store.CodePasswordReset})
-		}, store.ErrNotFound},
-		{"code with a taken ID", func(ctx context.Context, s *memstore.Store) error {
-			return s.CreateCode(ctx, store.VerificationCode{ID: "c1", UserID: "alice", CodeHash: "h", Type: store.CodeEmailVerification})
-		}, memstore.ErrDuplicateKey},
-	}
+		}},
+		{"ticket without kind", func(ctx context.Context, s *memstore.Store) error {
+			tk := ticket()
+			tk.Kind, tk.Digest = "", "hash-t2"
+			return s.PutTicket(ctx, tk)
+		}},
+		{"ticket without digest", func(ctx context.Context, s *memstore.Store) error {
+			tk := ticket()
+			tk.Digest = ""
+			return s.PutTicket(ctx, tk)
+		}},
+		{"ticket without expiry", func(ctx context.Context, s *memstore.Store) error {
+			tk := ticket()
+			tk.Digest, tk.ExpiresAt = "hash-t2", time.Time{}
+			return s.PutTicket(ctx, tk)
+		}},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
 			ctx := t.Context()
-			err := tt.call(ctx, s)
-			require.ErrorIs(t, err, tt.wantErr)
+			before, err := s.UserByID(ctx, "alice")
+			require.NoError(t, err)
+
+			err = tt.call(ctx, s)
+			require.ErrorIs(t, err, memstore.ErrMissingField)
 			assert.NotErrorIs(t, err, store.ErrConflict)
 
-			// Nothing changed: a1 rotates and c1 is consumed as if nothing happened.
-			_, err = s.RotateRefreshToken(ctx, "hash-a1", token("a2"), base)
+			// Nothing changed: alice is as she was, c1 unused with no
+			// attempt, t1 and a1 there to take and rotate, nothing else.
+			after, err := s.UserByID(ctx, "alice")
 			require.NoError(t, err)
-			c, err := s.ConsumeCode(ctx, "alice", store.CodeEmailVerification, "hash-c1", 5, base)
+			assert.Equal(t, before, after)
+			sessions, err := s.Sessions(ctx, "alice", base)
 			require.NoError(t, err)
-			assert.Zero(t, c.Attempts)
+			assert.Len(t, sessions, 1)
+			require.NoError(t, s.CheckCode(ctx, "alice", store.CodeEmailVerification, "hash-c1", 1, base))
+			_, err = s.TakeTicket(ctx, "mfa", "hash-t1", base)
+			require.NoError(t, err)
+			_, err = s.TakeTicket(ctx, "mfa", "hash-t2", base)
+			require.ErrorIs(t, err, store.ErrNotFound)
+			require.NoError(t, s.RotateRefreshToken(ctx, "hash-a1", token("a2"), base))
 		})
 	}
+}
+
+// TestStoredUnrevoked: a session's first token and a rotation's next token
+// start unrevoked, whatever the caller set.
+func TestStoredUnrevoked(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	b1 := token("b1")
+	b1.FamilyID, b1.IsRevoked, b1.ReplacedBy = "fam-b", true, "x"
+	require.NoError(t, s.CreateSession(ctx, b1, "phc"))
+	next := token("a2")
+	next.IsRevoked, next.ReplacedBy = true, "x"
+	require.NoError(t, s.RotateRefreshToken(ctx, "hash-a1", next, base))
+
+	sessions, err := s.Sessions(ctx, "alice", base)
+	require.NoError(t, err)
+	assert.Len(t, sessions, 2)
+	require.NoError(t, s.RotateRefreshToken(ctx, "hash-b1", store.RefreshToken{
+		ID: "b2", UserID: "alice", FamilyID: "fam-b", TokenHash: "hash-b2", ExpiresAt: base.Add(time.Hour),
+	}, base))
+	require.NoError(t, s.RotateRefreshToken(ctx, "hash-a2", token("a3"), base))
 }
 
 func TestErrorMessages(t *testing.T) {
 	s := newStore(t)
 	tok := token("t")
-	tok.TokenHash = "hash-a1"
-	err := s.CreateRefreshToken(t.Context(), tok)
-	require.ErrorIs(t, err, memstore.ErrDuplicateKey)
-	assert.Equal(t, "memstore: duplicate key: RefreshToken.TokenHash", err.Error())
+	tok.FamilyID, tok.TokenHash = "other", "hash-a1"
+	err := s.CreateSession(t.Context(), tok, "phc")
+	require.ErrorIs(t, err, store.ErrConflict)
+	assert.Equal(t, "store: token already exists", err.Error())
 	assert.NotContains(t, err.Error(), "hash-a1", "an error must not carry a digest")
+
+	err = s.CreateCode(t.Context(), store.VerificationCode{UserID: "alice", CodeHash: "hash-c9", Type: store.CodePasswordReset})
+	assert.Equal(t, "memstore: required field is empty: VerificationCode.ID", err.Error())
 
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -175,6 +222,12 @@ func TestTimesTruncatedToMicrosecondsInUTC(t *testing.T) {
 		assert.Same(t, time.UTC, got.Location(), name)
 	}
 	assert.True(t, u.UpdatedAt.IsZero())
+
+	require.NoError(t, s.PutTicket(ctx, store.Ticket{Kind: "k", Digest: "d", ExpiresAt: in.Add(time.Hour), CreatedAt: in}))
+	tk, err := s.TakeTicket(ctx, "k", "d", in)
+	require.NoError(t, err)
+	assert.Equal(t, base, tk.CreatedAt)
+	assert.Equal(t, base.Add(time.Hour), tk.ExpiresAt)
 }
 
 func TestRecordsAreCopies(t *testing.T) {
@@ -194,24 +247,39 @@ func TestRecordsAreCopies(t *testing.T) {
 	u, err = s.UserByUsername(ctx, "alice")
 	require.NoError(t, err)
 	assert.Equal(t, "alice", u.Username)
+
+	// A ticket's data is copied on the way in and out.
+	data := []byte("before")
+	require.NoError(t, s.PutTicket(ctx, store.Ticket{Kind: "k", Digest: "d", Data: data, ExpiresAt: base.Add(time.Hour)}))
+	copy(data, "AFTER!")
+	tk, err := s.TakeTicket(ctx, "k", "d", base)
+	require.NoError(t, err)
+	assert.Equal(t, "before", string(tk.Data))
 }
 
+// TestDeleteExpiredDropsEmptyIndexes: after everything of a user expired
+// and was deleted, the user's sessions, codes and tickets start from
+// nothing again.
 func TestDeleteExpiredDropsEmptyIndexes(t *testing.T) {
-	// After everything of a user expired and was deleted, the user's
-	// sessions and codes start from nothing again.
 	s := newStore(t)
 	ctx := t.Context()
-	n, err := s.DeleteExpired(ctx, base.Add(100*time.Hour))
+	n, err := s.DeleteExpired(ctx, base.Add(100*time.Hour), time.Time{})
 	require.NoError(t, err)
-	assert.EqualValues(t, 2, n)
+	assert.EqualValues(t, 3, n, "a token, a code and a ticket")
 	sessions, err := s.Sessions(ctx, "alice", base)
 	require.NoError(t, err)
 	assert.Empty(t, sessions)
-	_, err = s.ConsumeCode(ctx, "alice", store.CodeEmailVerification, "hash-c1", 5, base)
+	err = s.CheckCode(ctx, "alice", store.CodeEmailVerification, "hash-c1", 5, base)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.TakeTicket(ctx, "mfa", "hash-t1", base)
 	require.ErrorIs(t, err, store.ErrNotFound)
 
-	require.NoError(t, s.CreateRefreshToken(ctx, token("a9")))
+	require.NoError(t, s.CreateSession(ctx, token("a9"), "phc"))
 	sessions, err = s.Sessions(ctx, "alice", base)
 	require.NoError(t, err)
 	assert.Len(t, sessions, 1)
+	require.NoError(t, s.PutTicket(ctx, ticket()))
+	require.NoError(t, s.DeleteUser(ctx, "alice"))
+	_, err = s.TakeTicket(ctx, "mfa", "hash-t1", base)
+	require.ErrorIs(t, err, store.ErrNotFound, "the ticket of a deleted user")
 }

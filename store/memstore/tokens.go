@@ -9,56 +9,82 @@ import (
 	"github.com/forgeauth/forgeauth/store"
 )
 
-// CreateRefreshToken inserts t. It returns [ErrMissingField] when t.ID,
-// t.UserID, t.TokenHash or t.FamilyID is empty, [store.ErrNotFound] when
-// the user does not exist, and [ErrDuplicateKey] when t.ID or t.TokenHash is
-// taken.
-func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
+// CreateSession inserts t as the first token of a new family and sets the
+// user's LastLoginAt to t.CreatedAt, in one step taken only if the user is
+// active and their password hash is verifiedHash. The token is stored
+// unrevoked, whatever t's IsRevoked and ReplacedBy, with its ExpiresAt kept
+// no later than its SessionExpiresAt.
+//
+// It returns [ErrMissingField] when t.ID, t.UserID, t.TokenHash,
+// t.FamilyID, t.ExpiresAt or t.SessionExpiresAt is empty;
+// [store.ErrNotFound] for an unknown user; [store.ErrStale] for a disabled
+// user or another current hash; and a *[store.ConflictError] naming
+// [store.FieldID] or [store.FieldTokenHash] when t's ID or digest is taken.
+// On an error it changes nothing.
+func (s *Store) CreateSession(ctx context.Context, t store.RefreshToken, verifiedHash string) error {
 	if err := checkToken(t); err != nil {
 		return err
 	}
-	if t.UserID == "" {
+	switch {
+	case t.UserID == "":
 		return missing("RefreshToken", "UserID")
-	}
-	if t.FamilyID == "" {
+	case t.FamilyID == "":
 		return missing("RefreshToken", "FamilyID")
+	case t.SessionExpiresAt.IsZero():
+		return missing("RefreshToken", "SessionExpiresAt")
 	}
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
-	if _, ok := s.users[t.UserID]; !ok {
+	u, ok := s.users[t.UserID]
+	if !ok {
 		return store.ErrNotFound
+	}
+	if !u.IsActive || u.HashedPassword != verifiedHash {
+		return store.ErrStale
 	}
 	if err := s.checkTokenKeysLocked(t); err != nil {
 		return err
 	}
+	t.IsRevoked, t.ReplacedBy = false, ""
 	s.insertTokenLocked(t)
+	u.LastLoginAt = utc(t.CreatedAt)
+	s.users[u.ID] = u
 	return nil
 }
 
+// checkToken checks the fields every new token needs.
 func checkToken(t store.RefreshToken) error {
-	if t.ID == "" {
+	switch {
+	case t.ID == "":
 		return missing("RefreshToken", "ID")
-	}
-	if t.TokenHash == "" {
+	case t.TokenHash == "":
 		return missing("RefreshToken", "TokenHash")
+	case t.ExpiresAt.IsZero():
+		return missing("RefreshToken", "ExpiresAt")
 	}
 	return nil
 }
 
 func (s *Store) checkTokenKeysLocked(t store.RefreshToken) error {
 	if _, ok := s.tokens[t.ID]; ok {
-		return duplicate("RefreshToken", "ID")
+		return conflict(store.FieldID)
 	}
 	if _, ok := s.tokenByHash[t.TokenHash]; ok {
-		return duplicate("RefreshToken", "TokenHash")
+		return conflict(store.FieldTokenHash)
 	}
 	return nil
 }
 
+// insertTokenLocked stores t, its ExpiresAt kept no later than its
+// SessionExpiresAt.
 func (s *Store) insertTokenLocked(t store.RefreshToken) {
-	t.ExpiresAt, t.CreatedAt, t.LastUsedAt = utc(t.ExpiresAt), utc(t.CreatedAt), utc(t.LastUsedAt)
+	t.ExpiresAt, t.SessionExpiresAt = utc(t.ExpiresAt), utc(t.SessionExpiresAt)
+	if t.ExpiresAt.After(t.SessionExpiresAt) {
+		t.ExpiresAt = t.SessionExpiresAt
+	}
+	t.CreatedAt, t.LastUsedAt = utc(t.CreatedAt), utc(t.LastUsedAt)
 	s.tokens[t.ID] = t
 	s.tokenByHash[t.TokenHash] = t.ID
 	fams := s.families[t.UserID]
@@ -98,59 +124,75 @@ func (s *Store) revokeFamilyLocked(userID, familyID string) {
 	}
 }
 
-// RefreshTokenByHash returns the token with the digest, revoked or not, or
-// [store.ErrNotFound].
-func (s *Store) RefreshTokenByHash(ctx context.Context, tokenHash string) (store.RefreshToken, error) {
-	if err := s.rlock(ctx); err != nil {
-		return store.RefreshToken{}, err
+// revokeAllLocked revokes every token of u and moves u's TokensValidAfter;
+// the caller stores u.
+func (s *Store) revokeAllLocked(u *store.User, at time.Time) {
+	u.TokensValidAfter = utc(store.NextRevocation(u.TokensValidAfter, at))
+	for familyID := range s.families[u.ID] {
+		s.revokeFamilyLocked(u.ID, familyID)
 	}
-	defer s.mu.RUnlock()
-	id, ok := s.tokenByHash[tokenHash]
-	if !ok {
-		return store.RefreshToken{}, store.ErrNotFound
+}
+
+// familyActiveLocked reports whether the user's family has a token that is
+// unrevoked and expires after at.
+func (s *Store) familyActiveLocked(userID, familyID string, at time.Time) bool {
+	for id := range s.families[userID][familyID] {
+		if t := s.tokens[id]; !t.IsRevoked && t.ExpiresAt.After(at) {
+			return true
+		}
 	}
-	return s.tokens[id], nil
+	return false
 }
 
 // RotateRefreshToken replaces the active token whose digest is oldHash by
-// next, as [store.RefreshTokens] describes, and returns the old token as it
-// is after the call.
+// next, as [store.RefreshTokens] describes: next is stored unrevoked, with
+// the old token's DeviceName, DeviceType and SessionExpiresAt, and its
+// ExpiresAt kept no later than that.
 //
 // It returns [store.ErrNotFound] when no token has the digest, or it expires
-// at or before at, or it belongs to another user or family than next;
-// [store.ErrReused], after revoking the token's family, when the token is
-// revoked; [ErrMissingField] when next.ID or next.TokenHash is empty; and
-// [ErrDuplicateKey] when next.ID or next.TokenHash is taken. Only a success
-// inserts next, and only success and ErrReused change anything.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next store.RefreshToken, at time.Time) (store.RefreshToken, error) {
+// (or its session ends) at or before at, or it belongs to another user or
+// family than next; [store.ErrReused], after revoking the token's family,
+// when the token was rotated (it has a ReplacedBy); [store.ErrSessionEnded]
+// when it was revoked otherwise; [ErrMissingField] when next.ID,
+// next.TokenHash or next.ExpiresAt is empty; and a *[store.ConflictError]
+// naming [store.FieldID] or [store.FieldTokenHash] when next's ID or digest
+// is taken. Only a success inserts next, and only success and ErrReused
+// change anything.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next store.RefreshToken, at time.Time) error {
 	if err := checkToken(next); err != nil {
-		return store.RefreshToken{}, err
+		return err
 	}
 	if err := s.lock(ctx); err != nil {
-		return store.RefreshToken{}, err
+		return err
 	}
 	defer s.mu.Unlock()
 	at = utc(at)
 	id, ok := s.tokenByHash[oldHash]
 	if !ok {
-		return store.RefreshToken{}, store.ErrNotFound
+		return store.ErrNotFound
 	}
 	old := s.tokens[id]
-	if old.UserID != next.UserID || old.FamilyID != next.FamilyID || !old.ExpiresAt.After(at) {
-		return store.RefreshToken{}, store.ErrNotFound
+	if old.UserID != next.UserID || old.FamilyID != next.FamilyID ||
+		!old.ExpiresAt.After(at) || !old.SessionExpiresAt.After(at) {
+		return store.ErrNotFound
 	}
 	if old.IsRevoked {
+		if old.ReplacedBy == "" {
+			return store.ErrSessionEnded
+		}
 		s.revokeFamilyLocked(old.UserID, old.FamilyID)
-		return old, store.ErrReused
+		return store.ErrReused
 	}
 	if err := s.checkTokenKeysLocked(next); err != nil {
-		return store.RefreshToken{}, err
+		return err
 	}
 	old.IsRevoked, old.ReplacedBy, old.LastUsedAt = true, next.ID, at
 	s.tokens[old.ID] = old
+	next.IsRevoked, next.ReplacedBy = false, ""
 	next.DeviceName, next.DeviceType = old.DeviceName, old.DeviceType
+	next.SessionExpiresAt = old.SessionExpiresAt
 	s.insertTokenLocked(next)
-	return old, nil
+	return nil
 }
 
 // RevokeFamily revokes every token of the user's family. It returns
@@ -161,13 +203,7 @@ func (s *Store) RevokeFamily(ctx context.Context, userID, familyID string, at ti
 		return err
 	}
 	defer s.mu.Unlock()
-	at = utc(at)
-	active := false
-	for id := range s.families[userID][familyID] {
-		t := s.tokens[id]
-		active = active || !t.IsRevoked && t.ExpiresAt.After(at)
-	}
-	if !active {
+	if !s.familyActiveLocked(userID, familyID, utc(at)) {
 		return store.ErrNotFound
 	}
 	s.revokeFamilyLocked(userID, familyID)
@@ -175,14 +211,11 @@ func (s *Store) RevokeFamily(ctx context.Context, userID, familyID string, at ti
 }
 
 // RevokeAllSessions revokes every refresh token of the user and moves the
-// user's TokensValidAfter to [store.NextRevocation] of at, in one step. It returns [store.ErrNotFound]
-// for an unknown user.
+// user's TokensValidAfter to [store.NextRevocation] of at, in one step. It
+// returns [store.ErrNotFound] for an unknown user.
 func (s *Store) RevokeAllSessions(ctx context.Context, userID string, at time.Time) error {
 	return s.updateUser(ctx, userID, func(u *store.User) error {
-		u.TokensValidAfter = utc(store.NextRevocation(u.TokensValidAfter, at))
-		for familyID := range s.families[userID] {
-			s.revokeFamilyLocked(userID, familyID)
-		}
+		s.revokeAllLocked(u, at)
 		return nil
 	})
 }

@@ -80,7 +80,8 @@ func newChain(tb testing.TB, s *sqlstore.Store, name string) *chain {
 	require.NoError(tb, s.CreateUser(ctx, u))
 	first := token(u, name, name+"-0")
 	first.ExpiresAt = t0.Add(24 * 365 * time.Hour)
-	require.NoError(tb, s.CreateRefreshToken(ctx, first))
+	first.SessionExpiresAt = first.ExpiresAt
+	require.NoError(tb, s.CreateSession(ctx, first, u.HashedPassword))
 	return &chain{s: s, user: u, cur: first}
 }
 
@@ -91,7 +92,7 @@ func (c *chain) rotate(tb testing.TB) {
 	next.ID, next.TokenHash = "token-"+label, hexDigest("token:"+label)
 	next.CreatedAt = t0.Add(time.Duration(c.n) * time.Millisecond)
 	next.LastUsedAt = next.CreatedAt
-	if _, err := c.s.RotateRefreshToken(context.Background(), c.cur.TokenHash, next, next.CreatedAt); err != nil {
+	if err := c.s.RotateRefreshToken(context.Background(), c.cur.TokenHash, next, next.CreatedAt); err != nil {
 		tb.Fatalf("rotation %d: %v", c.n, err)
 	}
 	c.cur = next

@@ -27,7 +27,7 @@ func TestConcurrentRotation(t *testing.T) {
 			alice := user("alice")
 			require.NoError(t, s.CreateUser(ctx, alice))
 			a1 := token(alice, "A", "a1")
-			require.NoError(t, s.CreateRefreshToken(ctx, a1))
+			startSession(t, s, alice, a1)
 
 			const n = 50
 			errs := make(chan error, n)
@@ -36,8 +36,7 @@ func TestConcurrentRotation(t *testing.T) {
 				next := token(alice, "A", fmt.Sprintf("next-%d", i))
 				go func() {
 					<-start
-					_, err := s.RotateRefreshToken(ctx, a1.TokenHash, next, t0.Add(time.Minute))
-					errs <- err
+					errs <- s.RotateRefreshToken(ctx, a1.TokenHash, next, t0.Add(time.Minute))
 				}()
 			}
 			close(start)
@@ -75,13 +74,16 @@ func TestRotationRacesRevocation(t *testing.T) {
 		{"RevokeAllSessions", func(ctx context.Context, s *sqlstore.Store, u store.User, _ store.RefreshToken) error {
 			return s.RevokeAllSessions(ctx, u.ID, t0)
 		}},
+		{"SetActive", func(ctx context.Context, s *sqlstore.Store, u store.User, _ store.RefreshToken) error {
+			return s.SetActive(ctx, u.ID, false, t0)
+		}},
 		{"SetPassword", func(ctx context.Context, s *sqlstore.Store, u store.User, _ store.RefreshToken) error {
-			return s.SetPassword(ctx, u.ID, "new-hash", t0, "")
+			return s.SetPassword(ctx, u.ID, u.HashedPassword, "new-hash", t0, "")
 		}},
 		{"Reuse", func(ctx context.Context, s *sqlstore.Store, u store.User, first store.RefreshToken) error {
 			thief := token(u, "A", u.ID+"-thief")
 			thief.FamilyID = first.FamilyID
-			_, err := s.RotateRefreshToken(ctx, first.TokenHash, thief, t0)
+			err := s.RotateRefreshToken(ctx, first.TokenHash, thief, t0)
 			if errors.Is(err, store.ErrReused) {
 				return nil
 			}
@@ -117,7 +119,7 @@ func raceOnce(tb testing.TB, s *sqlstore.Store, db *sql.DB, u store.User, maxRot
 	require.NoError(tb, s.CreateUser(ctx, u))
 	first := token(u, "A", u.ID+"-0")
 	first.FamilyID = "family-" + u.ID
-	require.NoError(tb, s.CreateRefreshToken(ctx, first))
+	startSession(tb, s, u, first)
 
 	rotated := make(chan struct{})
 	var wg sync.WaitGroup
@@ -127,8 +129,8 @@ func raceOnce(tb testing.TB, s *sqlstore.Store, db *sql.DB, u store.User, maxRot
 		for i := 1; i <= maxRotations; i++ {
 			next := token(u, "A", fmt.Sprintf("%s-%d", u.ID, i))
 			next.FamilyID = first.FamilyID
-			if _, err := s.RotateRefreshToken(ctx, cur.TokenHash, next, t0); err != nil {
-				if !errors.Is(err, store.ErrReused) && !errors.Is(err, store.ErrNotFound) {
+			if err := s.RotateRefreshToken(ctx, cur.TokenHash, next, t0); err != nil {
+				if !errors.Is(err, store.ErrReused) && !errors.Is(err, store.ErrSessionEnded) {
 					rotErr = err
 				}
 				break
@@ -150,7 +152,7 @@ func raceOnce(tb testing.TB, s *sqlstore.Store, db *sql.DB, u store.User, maxRot
 	require.Zero(tb, active, "a token of the family survived its revocation")
 }
 
-// TestConcurrentCodeGuesses makes 30 wrong guesses at once against a code
+// TestConcurrentCodeGuesses makes 50 wrong guesses at once against a code
 // allowing 5: exactly 5 are evaluated, and then the right code fails too.
 func TestConcurrentCodeGuesses(t *testing.T) {
 	for _, b := range backends {
@@ -163,14 +165,13 @@ func TestConcurrentCodeGuesses(t *testing.T) {
 			c := code(alice, "c1")
 			require.NoError(t, s.CreateCode(ctx, c))
 
-			const n, limit = 30, 5
+			const n, limit = 50, 5
 			errs := make(chan error, n)
 			start := make(chan struct{})
 			for i := range n {
 				go func() {
 					<-start
-					_, err := s.ConsumeCode(ctx, alice.ID, c.Type, hexDigest(fmt.Sprint("wrong", i)), limit, t0)
-					errs <- err
+					errs <- s.CheckCode(ctx, alice.ID, c.Type, hexDigest(fmt.Sprint("wrong", i)), limit, t0)
 				}()
 			}
 			close(start)
@@ -187,7 +188,7 @@ func TestConcurrentCodeGuesses(t *testing.T) {
 			}
 			assert.Equal(t, limit, mismatch, "wrong guesses evaluated")
 			assert.Equal(t, n-limit, notFound)
-			_, err := s.ConsumeCode(ctx, alice.ID, c.Type, c.CodeHash, limit, t0)
+			err := s.CheckCode(ctx, alice.ID, c.Type, c.CodeHash, limit, t0)
 			require.ErrorIs(t, err, store.ErrNotFound, "the right code after the limit")
 			assert.Equal(t, limit, count(t, db, `SELECT attempts FROM verification_codes`))
 		})

@@ -48,7 +48,7 @@ func TestConformancePostgres(t *testing.T) {
 	storetest.Run(t, func(tb testing.TB) store.Store {
 		tb.Helper()
 		_, err := db.ExecContext(context.Background(),
-			`DELETE FROM refresh_tokens; DELETE FROM verification_codes; DELETE FROM users`)
+			`DELETE FROM tickets; DELETE FROM refresh_tokens; DELETE FROM verification_codes; DELETE FROM users`)
 		require.NoError(tb, err, "empty the tables")
 		return s
 	})

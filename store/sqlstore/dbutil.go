@@ -6,7 +6,9 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // querier is what *sql.DB, *sql.Tx and *sql.Conn have in common.
@@ -126,3 +128,18 @@ func (s *Store) inImmediateTx(ctx context.Context, fn func(q querier) error) (er
 
 // errNoRows reports whether err is sql.ErrNoRows.
 func errNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// storable reports whether every one of texts is text that both dialects
+// store and compare alike: valid UTF-8 without a NUL byte. PostgreSQL
+// refuses the others with an error (SQLSTATE 22021), SQLite would store
+// them; the store checks in Go instead, before any statement, so that a
+// write of such text is store.ErrInvalidInput and a look-up by it finds
+// nothing, on both dialects and without an error logged by the server.
+func storable(texts ...string) bool {
+	for _, t := range texts {
+		if !utf8.ValidString(t) || strings.IndexByte(t, 0) >= 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -43,6 +43,7 @@ const (
 	kindForeignKey
 	kindNoTable
 	kindUnavailable
+	kindInvalidInput
 )
 
 // classify sorts a driver error.
@@ -56,8 +57,10 @@ func (s *Store) classify(err error) errorKind {
 				return kindUnique
 			case code == "23503":
 				return kindForeignKey
-			case code == "42P01": // undefined_table
+			case code == "42P01", code == "42703": // undefined_table, undefined_column
 				return kindNoTable
+			case code == "22021", code == "22P05": // character_not_in_repertoire, untranslatable_character
+				return kindInvalidInput
 			case pgUnavailable(code):
 				return kindUnavailable
 			}
@@ -71,7 +74,8 @@ func (s *Store) classify(err error) errorKind {
 				return kindUnique
 			case code == sqliteConstraintForeignKey:
 				return kindForeignKey
-			case code == sqliteError && strings.Contains(err.Error(), "no such table"):
+			case code == sqliteError && (strings.Contains(err.Error(), "no such table") ||
+				strings.Contains(err.Error(), "no such column")):
 				return kindNoTable
 			case code&0xff == sqliteBusy, code&0xff == sqliteLocked, code&0xff == sqliteCantOpen:
 				return kindUnavailable
@@ -153,21 +157,48 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, ErrNotMigrated, err)
 	case kindUnavailable:
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, store.ErrUnavailable, err)
+	case kindInvalidInput:
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, store.ErrInvalidInput, err)
 	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }
 
-// conflict converts a unique violation of the users table into a
-// *store.ConflictError naming the field. The constraint is recognised by
-// name in the driver's message: PostgreSQL names the index
-// (users_email_folded_key), SQLite the column (users.email_folded).
-func conflict(err error) error {
+// writeErr turns the error of a write into the store's error: a unique
+// violation into a *store.ConflictError naming the key, a foreign-key
+// violation (the user named does not exist) into store.ErrNotFound, a
+// sentinel of package store unchanged, and anything else as wrap does.
+func (s *Store) writeErr(ctx context.Context, op string, err error) error {
+	if err == nil || isStoreSentinel(err) {
+		return err
+	}
+	if ctx.Err() == nil {
+		switch s.classify(err) {
+		case kindUnique:
+			return &store.ConflictError{Field: conflictField(err)}
+		case kindForeignKey:
+			return store.ErrNotFound
+		}
+	}
+	return s.wrap(ctx, op, err)
+}
+
+// conflictField names the unique key that a unique violation hit. The key
+// is recognised in the driver's message: PostgreSQL names the index or
+// constraint (users_email_folded_key, refresh_tokens_token_key,
+// tickets_pkey), SQLite the columns (users.email_folded,
+// refresh_tokens.token, tickets.kind, tickets.digest). Every other unique
+// key is a record's primary key.
+func conflictField(err error) string {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "email_folded"):
-		return &store.ConflictError{Field: store.FieldEmail}
+		return store.FieldEmail
 	case strings.Contains(msg, "username_folded"):
-		return &store.ConflictError{Field: store.FieldUsername}
+		return store.FieldUsername
+	case strings.Contains(msg, "refresh_tokens_token_key"), strings.Contains(msg, "refresh_tokens.token"):
+		return store.FieldTokenHash
+	case strings.Contains(msg, "tickets_pkey"), strings.Contains(msg, "tickets.digest"):
+		return store.FieldDigest
 	}
-	return fmt.Errorf("sqlstore: id already exists: %w", store.ErrConflict)
+	return store.FieldID
 }

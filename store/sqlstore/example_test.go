@@ -52,28 +52,34 @@ func Example() {
 	var conflict *store.ConflictError
 	fmt.Println("second registration:", errors.As(err, &conflict), conflict.Field)
 
+	// A login: the session starts only if the hash the caller verified is
+	// still the user's.
 	first := store.RefreshToken{ID: "t1", UserID: "u1", TokenHash: "digest-1", FamilyID: "f1",
-		ExpiresAt: now.Add(24 * time.Hour), DeviceName: "laptop", CreatedAt: now, LastUsedAt: now}
-	if err := s.CreateRefreshToken(ctx, first); err != nil {
+		ExpiresAt: now.Add(24 * time.Hour), SessionExpiresAt: now.Add(30 * 24 * time.Hour),
+		DeviceName: "laptop", CreatedAt: now, LastUsedAt: now}
+	if err := s.CreateSession(ctx, first, u.HashedPassword); err != nil {
 		log.Fatal(err)
 	}
 	next := store.RefreshToken{ID: "t2", UserID: "u1", TokenHash: "digest-2", FamilyID: "f1",
 		ExpiresAt: now.Add(25 * time.Hour), CreatedAt: now.Add(time.Hour), LastUsedAt: now.Add(time.Hour)}
-	_, err = s.RotateRefreshToken(ctx, "digest-1", next, now.Add(time.Hour))
-	fmt.Println("rotation:", err)
+	fmt.Println("rotation:", s.RotateRefreshToken(ctx, "digest-1", next, now.Add(time.Hour)))
+
+	_, err = s.UserWithSession(ctx, "u1", "f1", now.Add(time.Hour))
+	fmt.Println("request in the session:", err)
 
 	again := next
 	again.ID, again.TokenHash = "t3", "digest-3"
-	_, err = s.RotateRefreshToken(ctx, "digest-1", again, now.Add(2*time.Hour))
+	err = s.RotateRefreshToken(ctx, "digest-1", again, now.Add(2*time.Hour))
 	fmt.Println("replay:", errors.Is(err, store.ErrReused))
 
-	sessions, err := s.Sessions(ctx, "u1", now.Add(2*time.Hour))
-	fmt.Println("sessions left:", len(sessions), err)
+	_, err = s.UserWithSession(ctx, "u1", "f1", now.Add(2*time.Hour))
+	fmt.Println("request after the replay:", errors.Is(err, store.ErrSessionEnded))
 	// Output:
 	// second registration: true email
 	// rotation: <nil>
+	// request in the session: <nil>
 	// replay: true
-	// sessions left: 0 <nil>
+	// request after the replay: true
 }
 
 // A database migrated by a newer release is refused rather than misused.
@@ -101,7 +107,7 @@ func ExampleStore_Migrate() {
 	fmt.Println("migrate again:", s.Migrate(ctx))
 
 	// What a newer release would have recorded:
-	if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (1000)`); err != nil {
+	if _, err := db.ExecContext(ctx, `INSERT INTO forgeauth_schema_migrations (version) VALUES (1000)`); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("schema too new:", errors.Is(s.Migrate(ctx), sqlstore.ErrSchemaTooNew))
@@ -110,4 +116,39 @@ func ExampleStore_Migrate() {
 	// migrate: <nil>
 	// migrate again: <nil>
 	// schema too new: true
+}
+
+// Keep the store's tables apart from an application's own "users" table
+// with a prefix: the store creates and uses auth_users, auth_refresh_tokens
+// and so on.
+func ExampleWithTablePrefix() {
+	dir, err := os.MkdirTemp("", "sqlstore-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN(filepath.Join(dir, "app.db")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)`); err != nil {
+		log.Fatal(err)
+	}
+
+	plain, err := sqlstore.New(db, sqlstore.SQLite)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("without a prefix:", errors.Is(plain.Migrate(ctx), sqlstore.ErrForeignTable))
+
+	s, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithTablePrefix("auth_"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("with a prefix:", s.Migrate(ctx))
+	// Output:
+	// without a prefix: true
+	// with a prefix: <nil>
 }

@@ -169,18 +169,53 @@ func user(name string) store.User {
 
 func token(u store.User, family, label string) store.RefreshToken {
 	return store.RefreshToken{
-		ID:         "token-" + label,
-		UserID:     u.ID,
-		TokenHash:  hexDigest("token:" + label),
-		FamilyID:   "family-" + family,
-		ExpiresAt:  t0.Add(24 * time.Hour),
-		DeviceName: "phone",
-		DeviceType: "mobile",
-		IPAddress:  "203.0.113.7",
-		UserAgent:  "test/1.0",
-		CreatedAt:  t0,
-		LastUsedAt: t0,
+		ID:               "token-" + label,
+		UserID:           u.ID,
+		TokenHash:        hexDigest("token:" + label),
+		FamilyID:         "family-" + family,
+		ExpiresAt:        t0.Add(24 * time.Hour),
+		SessionExpiresAt: t0.Add(30 * 24 * time.Hour),
+		DeviceName:       "phone",
+		DeviceType:       "mobile",
+		IPAddress:        "203.0.113.7",
+		UserAgent:        "test/1.0",
+		CreatedAt:        t0,
+		LastUsedAt:       t0,
 	}
+}
+
+// startSession creates t as the first token of its family for u.
+func startSession(tb testing.TB, s *sqlstore.Store, u store.User, t store.RefreshToken) {
+	tb.Helper()
+	require.NoError(tb, s.CreateSession(context.Background(), t, u.HashedPassword))
+}
+
+// tokenRow reads the stored token with the digest, or fails the test.
+func tokenRow(tb testing.TB, db *sql.DB, digest string) store.RefreshToken {
+	tb.Helper()
+	var t store.RefreshToken
+	var replacedBy sql.NullString
+	var expires, session any
+	err := db.QueryRow(`SELECT id, user_id, family_id, is_revoked, replaced_by, device_name, expires_at, session_expires_at
+		FROM refresh_tokens WHERE token = $1`, digest).
+		Scan(&t.ID, &t.UserID, &t.FamilyID, &t.IsRevoked, &replacedBy, &t.DeviceName, &expires, &session)
+	require.NoError(tb, err, "token row")
+	t.TokenHash, t.ReplacedBy = digest, replacedBy.String
+	t.ExpiresAt, t.SessionExpiresAt = asTime(tb, expires), asTime(tb, session)
+	return t
+}
+
+// asTime reads either dialect's stored time.
+func asTime(tb testing.TB, v any) time.Time {
+	tb.Helper()
+	switch v := v.(type) {
+	case time.Time:
+		return v.UTC()
+	case int64:
+		return time.UnixMicro(v).UTC()
+	}
+	tb.Fatalf("not a stored time: %T", v)
+	return time.Time{}
 }
 
 // hexDigest stands in for the SHA-256 of a token: 64 hex characters that

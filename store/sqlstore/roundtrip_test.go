@@ -30,20 +30,19 @@ func TestRotateOneRoundTrip(t *testing.T) {
 	alice := user("alice")
 	require.NoError(t, s.CreateUser(ctx, alice))
 	cur := token(alice, "A", "t0")
-	require.NoError(t, s.CreateRefreshToken(ctx, cur))
+	startSession(t, s, alice, cur)
 
 	for i := 1; i <= 3; i++ {
 		next := token(alice, "A", fmt.Sprint("t", i))
 		calls.reset()
-		_, err := s.RotateRefreshToken(ctx, cur.TokenHash, next, t0.Add(time.Duration(i)*time.Minute))
-		require.NoError(t, err)
+		require.NoError(t, s.RotateRefreshToken(ctx, cur.TokenHash, next, t0.Add(time.Duration(i)*time.Minute)))
 		assert.Equal(t, callCounts{query: 1}, calls.get(), "rotation %d", i)
 		cur = next
 	}
 
 	// The failure path may take more: here a transaction.
 	calls.reset()
-	_, err := s.RotateRefreshToken(ctx, token(alice, "A", "t0").TokenHash, token(alice, "A", "x"), t0.Add(time.Hour))
+	err := s.RotateRefreshToken(ctx, token(alice, "A", "t0").TokenHash, token(alice, "A", "x"), t0.Add(time.Hour))
 	require.ErrorIs(t, err, store.ErrReused)
 	assert.Equal(t, int64(1), calls.get().begin, "reuse is handled in a transaction")
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/forgeauth/forgeauth/store"
 )
@@ -33,12 +34,67 @@ var (
 	// whose tables do not exist yet; call [Store.Migrate] first.
 	ErrNotMigrated = errors.New("sqlstore: database is not migrated")
 
+	// ErrForeignTable is wrapped by the error of [Store.Migrate] when a
+	// table or index that the schema needs already exists and was not
+	// created by this package (the application has a table of that name).
+	// The error names it; give the store's tables a prefix with
+	// [WithTablePrefix].
+	ErrForeignTable = errors.New("sqlstore: a table of that name exists and is not this package's")
+
 	errNilDB          = errors.New("sqlstore: nil *sql.DB")
 	errUnknownDialect = errors.New("sqlstore: unknown dialect")
+	errBadPrefix      = errors.New("sqlstore: invalid table prefix")
 )
 
+// maxPrefixLen keeps every name within PostgreSQL's 63 bytes: the longest
+// name the schema uses is the bookkeeping table's (27 bytes).
+const maxPrefixLen = 30
+
+// An Option configures a [Store] made by [New].
+type Option func(*options) error
+
+type options struct {
+	prefix string
+}
+
+// WithTablePrefix puts prefix in front of the name of every table and index
+// the store creates and uses, its bookkeeping table included, so that the
+// store's tables can live beside an application's own (say a "users" table
+// of its own) or beside those of another Store with another prefix in one
+// database or schema. A prefix is at most 30 characters of lower-case ASCII
+// letters, digits and '_', starting with a letter, such as "auth_"; New
+// refuses any other. The empty prefix is the default: the plain names.
+//
+// A prefix is part of the schema: a database migrated with one prefix must
+// always be used with it.
+func WithTablePrefix(prefix string) Option {
+	return func(o *options) error {
+		if !validPrefix(prefix) {
+			return fmt.Errorf("%w %q: want at most %d lower-case letters, digits or '_', starting with a letter",
+				errBadPrefix, prefix, maxPrefixLen)
+		}
+		o.prefix = prefix
+		return nil
+	}
+}
+
+func validPrefix(p string) bool {
+	if p == "" {
+		return true
+	}
+	if len(p) > maxPrefixLen || p[0] < 'a' || p[0] > 'z' {
+		return false
+	}
+	for _, c := range []byte(p) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
 // Store is a [store.Store] on a database/sql database, PostgreSQL or SQLite.
-// It also implements [store.Pinger] and [store.Cleaner].
+// It also implements [store.Tickets], [store.Pinger] and [store.Cleaner].
 //
 // Create one with [New]; the zero value is not usable. A Store is safe for
 // concurrent use by multiple goroutines, and by several processes sharing
@@ -54,11 +110,16 @@ var (
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
+	prefix  string
 	q       queries
+	// rendered caches the statements with the table prefix applied, by
+	// their text with the {p} markers.
+	rendered sync.Map
 }
 
 var (
 	_ store.Store   = (*Store)(nil)
+	_ store.Tickets = (*Store)(nil)
 	_ store.Pinger  = (*Store)(nil)
 	_ store.Cleaner = (*Store)(nil)
 )
@@ -67,9 +128,10 @@ var (
 // dialect ("pgx" for [Postgres], "sqlite" for [SQLite]). It does not touch
 // the database and does not migrate: call [Store.Migrate] once at start-up.
 //
-// New returns an error when db is nil or the dialect is unknown. The Store
-// does not own db: closing it is the caller's business.
-func New(db *sql.DB, dialect Dialect) (*Store, error) {
+// New returns an error when db is nil, the dialect is unknown, or an
+// option is invalid. The Store does not own db: closing it is the caller's
+// business.
+func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, errNilDB
 	}
@@ -78,7 +140,29 @@ func New(db *sql.DB, dialect Dialect) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("%w %q (want %q or %q)", errUnknownDialect, string(dialect), Postgres, SQLite)
 	}
-	return &Store{db: db, dialect: dialect, q: queriesFor(dialect)}, nil
+	var o options
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	s := &Store{db: db, dialect: dialect, prefix: o.prefix}
+	s.q = queriesFor(dialect, s.sql)
+	return s, nil
+}
+
+// sql returns query with every {p} marker replaced by the table prefix.
+// Statements name their tables as {p}users, {p}refresh_tokens and so on.
+func (s *Store) sql(query string) string {
+	if r, ok := s.rendered.Load(query); ok {
+		return r.(string)
+	}
+	r := strings.ReplaceAll(query, "{p}", s.prefix)
+	s.rendered.Store(query, r)
+	return r
 }
 
 // Dialect reports the dialect the Store was created with.

@@ -97,8 +97,8 @@ func TestMigrate(t *testing.T) {
 			for i := range 3 { // idempotent
 				require.NoError(t, s.Migrate(ctx), "Migrate #%d", i+1)
 			}
-			assert.Equal(t, []int64{1}, versions(t, db))
-			assert.Equal(t, int64(1), s.SchemaVersion())
+			assert.Equal(t, []int64{1, 2}, versions(t, db))
+			assert.Equal(t, int64(2), s.SchemaVersion())
 			require.NoError(t, s.CreateUser(ctx, user("alice")))
 		})
 	}
@@ -131,7 +131,7 @@ func TestMigrateConcurrently(t *testing.T) {
 				for range dbs {
 					require.NoError(t, <-errs, "round %d", round)
 				}
-				assert.Equal(t, []int64{1}, versions(t, dbs[0]))
+				assert.Equal(t, []int64{1, 2}, versions(t, dbs[0]))
 			}
 		})
 	}
@@ -142,7 +142,7 @@ func TestMigrateSchemaTooNew(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			s, db := b.make(t, true)
 			ctx := context.Background()
-			_, err := db.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (9999)`)
+			_, err := db.ExecContext(ctx, `INSERT INTO forgeauth_schema_migrations (version) VALUES (9999)`)
 			require.NoError(t, err)
 			err = s.Migrate(ctx)
 			require.ErrorIs(t, err, sqlstore.ErrSchemaTooNew)
@@ -159,7 +159,7 @@ func TestMigrateCanceled(t *testing.T) {
 			cancel()
 			require.ErrorIs(t, s.Migrate(ctx), context.Canceled)
 			require.NoError(t, s.Migrate(context.Background()), "a failed Migrate leaves nothing half done")
-			assert.Equal(t, []int64{1}, versions(t, db))
+			assert.Equal(t, []int64{1, 2}, versions(t, db))
 		})
 	}
 }
@@ -188,18 +188,21 @@ func TestNotMigrated(t *testing.T) {
 		{"ReplacePasswordHash", func(ctx context.Context, s *sqlstore.Store) error {
 			return s.ReplacePasswordHash(ctx, alice.ID, "old", "new")
 		}},
-		{"SetPassword", func(ctx context.Context, s *sqlstore.Store) error { return s.SetPassword(ctx, alice.ID, "h", t0, "") }},
-		{"MarkVerified", func(ctx context.Context, s *sqlstore.Store) error { return s.MarkVerified(ctx, alice.ID, t0) }},
-		{"SetActive", func(ctx context.Context, s *sqlstore.Store) error { return s.SetActive(ctx, alice.ID, false, t0) }},
-		{"DeleteUser", func(ctx context.Context, s *sqlstore.Store) error { return s.DeleteUser(ctx, alice.ID) }},
-		{"CreateRefreshToken", func(ctx context.Context, s *sqlstore.Store) error { return s.CreateRefreshToken(ctx, a1) }},
-		{"RefreshTokenByHash", func(ctx context.Context, s *sqlstore.Store) error {
-			_, err := s.RefreshTokenByHash(ctx, a1.TokenHash)
+		{"ReplaceUnverifiedUser", func(ctx context.Context, s *sqlstore.Store) error { return s.ReplaceUnverifiedUser(ctx, alice) }},
+		{"UserWithSession", func(ctx context.Context, s *sqlstore.Store) error {
+			_, err := s.UserWithSession(ctx, alice.ID, a1.FamilyID, t0)
 			return err
 		}},
+		{"SetPassword", func(ctx context.Context, s *sqlstore.Store) error {
+			return s.SetPassword(ctx, alice.ID, alice.HashedPassword, "h", t0, "")
+		}},
+		{"SetActive", func(ctx context.Context, s *sqlstore.Store) error { return s.SetActive(ctx, alice.ID, false, t0) }},
+		{"DeleteUser", func(ctx context.Context, s *sqlstore.Store) error { return s.DeleteUser(ctx, alice.ID) }},
+		{"CreateSession", func(ctx context.Context, s *sqlstore.Store) error {
+			return s.CreateSession(ctx, a1, alice.HashedPassword)
+		}},
 		{"RotateRefreshToken", func(ctx context.Context, s *sqlstore.Store) error {
-			_, err := s.RotateRefreshToken(ctx, a1.TokenHash, a2, t0)
-			return err
+			return s.RotateRefreshToken(ctx, a1.TokenHash, a2, t0)
 		}},
 		{"RevokeFamily", func(ctx context.Context, s *sqlstore.Store) error {
 			return s.RevokeFamily(ctx, alice.ID, a1.FamilyID, t0)
@@ -210,11 +213,27 @@ func TestNotMigrated(t *testing.T) {
 			return err
 		}},
 		{"CreateCode", func(ctx context.Context, s *sqlstore.Store) error { return s.CreateCode(ctx, code(alice, "c1")) }},
-		{"ConsumeCode", func(ctx context.Context, s *sqlstore.Store) error {
-			_, err := s.ConsumeCode(ctx, alice.ID, store.CodePasswordReset, hexDigest("code:c1"), 5, t0)
+		{"CheckCode", func(ctx context.Context, s *sqlstore.Store) error {
+			return s.CheckCode(ctx, alice.ID, store.CodePasswordReset, hexDigest("code:c1"), 5, t0)
+		}},
+		{"VerifyEmailWithCode", func(ctx context.Context, s *sqlstore.Store) error {
+			_, err := s.VerifyEmailWithCode(ctx, alice.ID, hexDigest("code:c1"), 5, t0)
 			return err
 		}},
-		{"DeleteExpired", func(ctx context.Context, s *sqlstore.Store) error { _, err := s.DeleteExpired(ctx, t0); return err }},
+		{"ResetPasswordWithCode", func(ctx context.Context, s *sqlstore.Store) error {
+			return s.ResetPasswordWithCode(ctx, alice.ID, hexDigest("code:c1"), 5, "h", t0)
+		}},
+		{"PutTicket", func(ctx context.Context, s *sqlstore.Store) error {
+			return s.PutTicket(ctx, store.Ticket{Kind: "k", Digest: "d", ExpiresAt: t0})
+		}},
+		{"TakeTicket", func(ctx context.Context, s *sqlstore.Store) error {
+			_, err := s.TakeTicket(ctx, "k", "d", t0)
+			return err
+		}},
+		{"DeleteExpired", func(ctx context.Context, s *sqlstore.Store) error {
+			_, err := s.DeleteExpired(ctx, t0, t0)
+			return err
+		}},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -243,22 +262,18 @@ func TestRestartRemembersRotation(t *testing.T) {
 	require.NoError(t, err)
 	s := newStore(t, db, sqlstore.SQLite, true)
 	require.NoError(t, s.CreateUser(ctx, alice))
-	require.NoError(t, s.CreateRefreshToken(ctx, a1))
-	_, err = s.RotateRefreshToken(ctx, a1.TokenHash, a2, t0.Add(time.Minute))
-	require.NoError(t, err)
+	startSession(t, s, alice, a1)
+	require.NoError(t, s.RotateRefreshToken(ctx, a1.TokenHash, a2, t0.Add(time.Minute)))
 	require.NoError(t, db.Close())
 
 	db = openSQLite(t, path)
 	s = newStore(t, db, sqlstore.SQLite, true) // migrating again changes nothing
-	old, err := s.RotateRefreshToken(ctx, a1.TokenHash, a3, t0.Add(2*time.Minute))
+	err = s.RotateRefreshToken(ctx, a1.TokenHash, a3, t0.Add(2*time.Minute))
 	require.ErrorIs(t, err, store.ErrReused, "the rotated token after a restart")
-	assert.Equal(t, a1.ID, old.ID)
+	old := tokenRow(t, db, a1.TokenHash)
 	assert.Equal(t, a2.ID, old.ReplacedBy)
-	got, err := s.RefreshTokenByHash(ctx, a2.TokenHash)
-	require.NoError(t, err)
-	assert.True(t, got.IsRevoked, "reuse revoked the newest token of the family")
-	_, err = s.RefreshTokenByHash(ctx, a3.TokenHash)
-	require.ErrorIs(t, err, store.ErrNotFound, "nothing was inserted")
+	assert.True(t, tokenRow(t, db, a2.TokenHash).IsRevoked, "reuse revoked the newest token of the family")
+	assert.Zero(t, count(t, db, `SELECT COUNT(*) FROM refresh_tokens WHERE token = $1`, a3.TokenHash), "nothing was inserted")
 }
 
 // TestDigestsOnly checks that the token and code columns hold exactly the
@@ -274,9 +289,8 @@ func TestDigestsOnly(t *testing.T) {
 			a1, a2 := token(alice, "A", "a1"), token(alice, "A", "a2")
 			c1 := code(alice, "c1")
 			require.NoError(t, s.CreateUser(ctx, alice))
-			require.NoError(t, s.CreateRefreshToken(ctx, a1))
-			_, err := s.RotateRefreshToken(ctx, a1.TokenHash, a2, t0.Add(time.Minute))
-			require.NoError(t, err)
+			startSession(t, s, alice, a1)
+			require.NoError(t, s.RotateRefreshToken(ctx, a1.TokenHash, a2, t0.Add(time.Minute)))
 			require.NoError(t, s.CreateCode(ctx, c1))
 
 			assert.Equal(t, []string{a1.TokenHash, a2.TokenHash},
@@ -326,12 +340,12 @@ func TestTimes(t *testing.T) {
 func TestDriverErrorsAreMapped(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			s, _ := b.make(t, true)
+			s, db := b.make(t, true)
 			ctx := context.Background()
 			alice := user("alice")
 			require.NoError(t, s.CreateUser(ctx, alice))
 			a1 := token(alice, "A", "a1")
-			require.NoError(t, s.CreateRefreshToken(ctx, a1))
+			startSession(t, s, alice, a1)
 			c1 := code(alice, "c1")
 			require.NoError(t, s.CreateCode(ctx, c1))
 			ghost := user("ghost")
@@ -345,31 +359,51 @@ func TestDriverErrorsAreMapped(t *testing.T) {
 			sameCodeID := code(alice, "c2")
 			sameCodeID.ID = c1.ID
 
+			sameUserID := user("other")
+			sameUserID.ID = alice.ID
+			sameUsername := user("other")
+			sameUsername.Username = " ALICE"
+			sameEmail := user("other")
+			sameEmail.Email = "Alice@Example.com"
+			nextSameID := token(alice, "A", "a3")
+			nextSameID.ID = a1.ID
+			ticket := store.Ticket{Kind: "mfa", Digest: hexDigest("ticket"), ExpiresAt: t0.Add(time.Hour)}
+			require.NoError(t, s.PutTicket(ctx, ticket))
+
 			tests := []struct {
 				name    string
 				err     error
 				wantErr error
+				field   string
 				secrets []string
 			}{
-				{"token digest taken", s.CreateRefreshToken(ctx, sameDigest), store.ErrConflict, []string{a1.TokenHash}},
-				{"token id taken", s.CreateRefreshToken(ctx, sameID), store.ErrConflict, []string{sameID.TokenHash}},
-				{"token of unknown user", s.CreateRefreshToken(ctx, token(ghost, "G", "g1")), store.ErrNotFound, nil},
-				{"code id taken", s.CreateCode(ctx, sameCodeID), store.ErrConflict, []string{sameCodeID.CodeHash}},
-				{"code of unknown user", s.CreateCode(ctx, code(ghost, "g1")), store.ErrNotFound, nil},
-				{"rotation into a taken digest", func() error {
-					_, err := s.RotateRefreshToken(ctx, a1.TokenHash, nextTaken, t0)
-					return err
-				}(), store.ErrConflict, []string{a1.TokenHash}},
+				{"user id taken", s.CreateUser(ctx, sameUserID), store.ErrConflict, store.FieldID, nil},
+				{"username taken", s.CreateUser(ctx, sameUsername), store.ErrConflict, store.FieldUsername, nil},
+				{"email taken", s.CreateUser(ctx, sameEmail), store.ErrConflict, store.FieldEmail, nil},
+				{"token digest taken", s.CreateSession(ctx, sameDigest, alice.HashedPassword), store.ErrConflict, store.FieldTokenHash, []string{a1.TokenHash}},
+				{"token id taken", s.CreateSession(ctx, sameID, alice.HashedPassword), store.ErrConflict, store.FieldID, []string{sameID.TokenHash}},
+				{"session of unknown user", s.CreateSession(ctx, token(ghost, "G", "g1"), ghost.HashedPassword), store.ErrNotFound, "", nil},
+				{"code id taken", s.CreateCode(ctx, sameCodeID), store.ErrConflict, store.FieldID, []string{sameCodeID.CodeHash}},
+				{"code of unknown user", s.CreateCode(ctx, code(ghost, "g1")), store.ErrNotFound, "", nil},
+				{"rotation into a taken digest", s.RotateRefreshToken(ctx, a1.TokenHash, nextTaken, t0), store.ErrConflict, store.FieldTokenHash, []string{a1.TokenHash}},
+				{"rotation into a taken id", s.RotateRefreshToken(ctx, a1.TokenHash, nextSameID, t0), store.ErrConflict, store.FieldID, []string{a1.TokenHash}},
+				{"ticket taken", s.PutTicket(ctx, ticket), store.ErrConflict, store.FieldDigest, []string{ticket.Digest}},
+				{"ticket of unknown user", s.PutTicket(ctx, store.Ticket{Kind: "mfa", Digest: "x", UserID: ghost.ID, ExpiresAt: t0}), store.ErrNotFound, "", nil},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					require.ErrorIs(t, tt.err, tt.wantErr)
+					if tt.field != "" {
+						var ce *store.ConflictError
+						require.ErrorAs(t, tt.err, &ce)
+						assert.Equal(t, tt.field, ce.Field)
+					}
 					assertNoSecret(t, tt.err, tt.secrets...)
 				})
 			}
-			got, err := s.RefreshTokenByHash(ctx, a1.TokenHash)
-			require.NoError(t, err)
+			got := tokenRow(t, db, a1.TokenHash)
 			assert.False(t, got.IsRevoked, "a failed rotation changes nothing")
+			assert.Equal(t, 1, count(t, db, `SELECT COUNT(*) FROM refresh_tokens`), "nothing was inserted")
 		})
 	}
 }
@@ -445,13 +479,13 @@ func TestCanceledContext(t *testing.T) {
 			cancel()
 			alice := user("alice")
 			for name, err := range map[string]error{
-				"CreateUser":  s.CreateUser(ctx, alice),
-				"SetPassword": s.SetPassword(ctx, alice.ID, "h", t0, ""),
-				"Rotate": func() error {
-					_, err := s.RotateRefreshToken(ctx, "x", token(alice, "A", "a2"), t0)
-					return err
-				}(),
-				"Ping": s.Ping(ctx),
+				"CreateUser":            s.CreateUser(ctx, alice),
+				"ReplaceUnverifiedUser": s.ReplaceUnverifiedUser(ctx, alice),
+				"SetPassword":           s.SetPassword(ctx, alice.ID, alice.HashedPassword, "h", t0, ""),
+				"CreateSession":         s.CreateSession(ctx, token(alice, "A", "a1"), alice.HashedPassword),
+				"Rotate":                s.RotateRefreshToken(ctx, "x", token(alice, "A", "a2"), t0),
+				"PutTicket":             s.PutTicket(ctx, store.Ticket{Kind: "k", Digest: "d", ExpiresAt: t0}),
+				"Ping":                  s.Ping(ctx),
 			} {
 				require.ErrorIs(t, err, context.Canceled, name)
 				require.False(t, errors.Is(err, store.ErrNotFound), name)
@@ -482,7 +516,7 @@ func code(u store.User, label string) store.VerificationCode {
 
 func versions(tb testing.TB, db *sql.DB) []int64 {
 	tb.Helper()
-	rows, err := db.Query(`SELECT version FROM schema_migrations ORDER BY version`)
+	rows, err := db.Query(`SELECT version FROM forgeauth_schema_migrations ORDER BY version`)
 	require.NoError(tb, err)
 	defer rows.Close()
 	var vs []int64

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/forgeauth/forgeauth/store"
@@ -12,83 +11,122 @@ func scanRefreshToken(r rowScanner) (store.RefreshToken, error) {
 	var t store.RefreshToken
 	err := r.Scan(&t.ID, &t.UserID, &t.TokenHash, &t.FamilyID, timeCol{&t.ExpiresAt}, &t.IsRevoked,
 		stringCol{&t.ReplacedBy}, &t.DeviceName, &t.DeviceType, &t.IPAddress, &t.UserAgent,
-		timeCol{&t.CreatedAt}, timeCol{&t.LastUsedAt})
+		timeCol{&t.CreatedAt}, timeCol{&t.LastUsedAt}, timeCol{&t.SessionExpiresAt})
 	return t, err
 }
 
-// CreateRefreshToken inserts t. It returns an error matching
-// [store.ErrConflict] when its ID or digest is taken, and one matching
-// [store.ErrNotFound] when t.UserID names no user.
-func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
-	err := s.insertRefreshToken(ctx, s.db, t)
-	if err != nil && ctx.Err() == nil {
-		switch s.classify(err) {
-		case kindUnique:
-			return fmt.Errorf("sqlstore: create refresh token: id or digest already exists: %w", store.ErrConflict)
-		case kindForeignKey:
-			return fmt.Errorf("sqlstore: create refresh token: unknown user: %w", store.ErrNotFound)
-		}
-	}
-	return s.wrap(ctx, "create refresh token", err)
-}
-
 func (s *Store) insertRefreshToken(ctx context.Context, q querier, t store.RefreshToken) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshTokenColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+	_, err := q.ExecContext(ctx, s.sql(`INSERT INTO {p}refresh_tokens (`+refreshTokenColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`),
 		t.ID, t.UserID, t.TokenHash, t.FamilyID, s.ts(t.ExpiresAt), t.IsRevoked, nullString(t.ReplacedBy),
-		t.DeviceName, t.DeviceType, t.IPAddress, t.UserAgent, s.ts(t.CreatedAt), s.ts(t.LastUsedAt))
+		t.DeviceName, t.DeviceType, t.IPAddress, t.UserAgent, s.ts(t.CreatedAt), s.ts(t.LastUsedAt),
+		s.ts(t.SessionExpiresAt))
 	return err
-}
-
-// RefreshTokenByHash returns the token with the digest, revoked or not, or
-// [store.ErrNotFound].
-func (s *Store) RefreshTokenByHash(ctx context.Context, tokenHash string) (store.RefreshToken, error) {
-	t, err := s.refreshTokenByHash(ctx, s.db, tokenHash)
-	if errNoRows(err) {
-		return store.RefreshToken{}, store.ErrNotFound
-	}
-	if err != nil {
-		return store.RefreshToken{}, s.wrap(ctx, "refresh token by hash", err)
-	}
-	return t, nil
 }
 
 func (s *Store) refreshTokenByHash(ctx context.Context, q querier, tokenHash string) (store.RefreshToken, error) {
 	return scanRefreshToken(q.QueryRowContext(ctx,
-		`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE token = $1`, tokenHash))
+		s.sql(`SELECT `+refreshTokenColumns+` FROM {p}refresh_tokens WHERE token = $1`), tokenHash))
+}
+
+// CreateSession inserts t as the first token of a new family and sets the
+// user's LastLoginAt to t.CreatedAt, only if the user exists, is active and
+// still has verifiedHash as their password hash. t.ExpiresAt is kept no
+// later than t.SessionExpiresAt. It returns [store.ErrNotFound] for an
+// unknown user, [store.ErrStale] when the user is disabled or their hash
+// changed, a *[store.ConflictError] naming the ID or the digest when one is
+// taken, and [store.ErrInvalidInput] for text that cannot be stored.
+//
+// It takes the user's lock, as every bulk revocation does: on PostgreSQL it
+// is one statement (see pgCreateSession), on SQLite one IMMEDIATE
+// transaction. A password change or reset, or a disabling, that commits
+// first leaves the login without a session; one that commits later revokes
+// the new token.
+func (s *Store) CreateSession(ctx context.Context, t store.RefreshToken, verifiedHash string) error {
+	if !storable(t.ID, t.TokenHash, t.FamilyID, t.DeviceName, t.DeviceType, t.IPAddress, t.UserAgent) {
+		return store.ErrInvalidInput
+	}
+	if !storable(t.UserID) {
+		return store.ErrNotFound
+	}
+	if !storable(verifiedHash) {
+		return s.staleOrNotFound(ctx, "create session", t.UserID)
+	}
+	if t.ExpiresAt.After(t.SessionExpiresAt) {
+		t.ExpiresAt = t.SessionExpiresAt
+	}
+	t.IsRevoked, t.ReplacedBy = false, ""
+	var created bool
+	var err error
+	if s.dialect == Postgres {
+		var one int
+		err = s.db.QueryRowContext(ctx, s.q.createSession,
+			t.UserID, t.ID, t.TokenHash, t.FamilyID, s.ts(t.ExpiresAt), t.DeviceName, t.DeviceType,
+			t.IPAddress, t.UserAgent, s.ts(t.CreatedAt), s.ts(t.LastUsedAt), s.ts(t.SessionExpiresAt),
+			verifiedHash).Scan(&one)
+		created = err == nil
+		if errNoRows(err) {
+			err = nil
+		}
+	} else {
+		err = s.inTx(ctx, func(q querier) error {
+			n, err := s.execCount(ctx, q, s.sql(`UPDATE {p}users SET last_login_at = $2
+				WHERE id = $1 AND is_active AND hashed_password = $3`), t.UserID, s.ts(t.CreatedAt), verifiedHash)
+			if err != nil || n == 0 {
+				return err
+			}
+			created = true
+			return s.insertRefreshToken(ctx, q, t)
+		})
+	}
+	if err != nil {
+		return s.writeErr(ctx, "create session", err)
+	}
+	if !created {
+		return s.staleOrNotFound(ctx, "create session", t.UserID)
+	}
+	return nil
 }
 
 // RotateRefreshToken atomically replaces the active token whose digest is
-// oldHash by next, as [store.RefreshTokens] specifies, and returns the old
-// token's record as it is after the call (revoked, ReplacedBy = next.ID,
-// LastUsedAt = at).
+// oldHash by next, as [store.RefreshTokens] specifies: next inherits the
+// old token's device, and its session's absolute end, and expires no later
+// than that.
 //
-// It returns [store.ErrNotFound] when the token is unknown, expired at at, or
-// belongs to another user or family; [store.ErrReused], with the record,
-// when it was already rotated or revoked, after revoking its whole family;
-// an error matching [store.ErrConflict] when next's ID or digest is taken.
+// It returns [store.ErrNotFound] when the token is unknown, expired at at,
+// past its session's end, or belongs to another user or family;
+// [store.ErrReused], after revoking the whole family, when it was already
+// rotated; [store.ErrSessionEnded], changing nothing, when it was revoked
+// without being rotated; a *[store.ConflictError] when next's ID or digest
+// is taken; [store.ErrInvalidInput] when next carries text that cannot be
+// stored.
 //
 // On PostgreSQL the success path is one statement, one round trip; a
 // failed rotation takes a transaction to tell the cases apart and revoke
 // the family. On SQLite it is one IMMEDIATE transaction. Of concurrent
 // rotations of one token exactly one succeeds, across processes too.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next store.RefreshToken, at time.Time) (store.RefreshToken, error) {
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next store.RefreshToken, at time.Time) error {
+	if !storable(next.ID, next.TokenHash, next.IPAddress, next.UserAgent) {
+		return store.ErrInvalidInput
+	}
+	if !storable(oldHash, next.UserID, next.FamilyID) {
+		return store.ErrNotFound
+	}
 	if s.dialect == Postgres {
-		old, err := scanRefreshToken(s.db.QueryRowContext(ctx, s.q.rotate,
+		var one int
+		err := s.db.QueryRowContext(ctx, s.q.rotate,
 			next.UserID, oldHash, next.ID, s.ts(at), next.FamilyID, next.TokenHash,
-			s.ts(next.ExpiresAt), next.IPAddress, next.UserAgent, s.ts(next.CreatedAt), s.ts(next.LastUsedAt)))
+			s.ts(next.ExpiresAt), next.IPAddress, next.UserAgent, s.ts(next.CreatedAt), s.ts(next.LastUsedAt)).Scan(&one)
 		if err == nil {
-			return old, nil
+			return nil
 		}
 		if !errNoRows(err) {
-			return store.RefreshToken{}, s.rotateErr(ctx, err)
+			return s.writeErr(ctx, "rotate refresh token", err)
 		}
 	}
-	var old store.RefreshToken
 	reused := false
 	err := s.inTx(ctx, func(q querier) error {
-		var err error
-		old, err = s.rotateInTx(ctx, q, oldHash, next, at)
+		err := s.rotateInTx(ctx, q, oldHash, next, at)
 		if err == store.ErrReused {
 			// The family's revocation must commit.
 			reused = true
@@ -97,68 +135,61 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next sto
 		return err
 	})
 	if err != nil {
-		return store.RefreshToken{}, s.rotateErr(ctx, err)
+		return s.writeErr(ctx, "rotate refresh token", err)
 	}
 	if reused {
-		return old, store.ErrReused
+		return store.ErrReused
 	}
-	return old, nil
-}
-
-func (s *Store) rotateErr(ctx context.Context, err error) error {
-	if err == store.ErrNotFound {
-		return err
-	}
-	if s.classify(err) == kindUnique && ctx.Err() == nil {
-		return fmt.Errorf("sqlstore: rotate refresh token: next id or digest already exists: %w", store.ErrConflict)
-	}
-	return s.wrap(ctx, "rotate refresh token", err)
+	return nil
 }
 
 // rotateInTx is the rotation as several statements in one transaction: all
 // of it on SQLite, the failure path (and a lost race) on PostgreSQL.
-func (s *Store) rotateInTx(ctx context.Context, q querier, oldHash string, next store.RefreshToken, at time.Time) (store.RefreshToken, error) {
+func (s *Store) rotateInTx(ctx context.Context, q querier, oldHash string, next store.RefreshToken, at time.Time) error {
 	if err := s.lockUser(ctx, q, next.UserID); err != nil {
-		return store.RefreshToken{}, err
+		return err
 	}
 	old, err := s.refreshTokenByHash(ctx, q, oldHash)
 	if errNoRows(err) {
-		return store.RefreshToken{}, store.ErrNotFound
+		return store.ErrNotFound
 	}
 	if err != nil {
-		return store.RefreshToken{}, err
+		return err
 	}
-	if old.UserID != next.UserID || old.FamilyID != next.FamilyID || !old.ExpiresAt.After(at.Truncate(time.Microsecond)) {
-		return store.RefreshToken{}, store.ErrNotFound
+	now := at.Truncate(time.Microsecond)
+	if old.UserID != next.UserID || old.FamilyID != next.FamilyID ||
+		!old.ExpiresAt.After(now) || !old.SessionExpiresAt.After(now) {
+		return store.ErrNotFound
 	}
 	if old.IsRevoked {
-		if _, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET is_revoked = TRUE
-			WHERE user_id = $1 AND family_id = $2 AND NOT is_revoked`, old.UserID, old.FamilyID); err != nil {
-			return store.RefreshToken{}, err
+		if old.ReplacedBy == "" {
+			return store.ErrSessionEnded
 		}
-		return old, store.ErrReused
+		if _, err := q.ExecContext(ctx, s.sql(`UPDATE {p}refresh_tokens SET is_revoked = TRUE
+			WHERE user_id = $1 AND family_id = $2 AND NOT is_revoked`), old.UserID, old.FamilyID); err != nil {
+			return err
+		}
+		return store.ErrReused
 	}
-	res, err := q.ExecContext(ctx, `UPDATE refresh_tokens
-		SET is_revoked = TRUE, replaced_by = $2, last_used_at = $3 WHERE id = $1 AND NOT is_revoked`,
+	n, err := s.execCount(ctx, q, s.sql(`UPDATE {p}refresh_tokens
+		SET is_revoked = TRUE, replaced_by = $2, last_used_at = $3 WHERE id = $1 AND NOT is_revoked`),
 		old.ID, next.ID, s.ts(at))
 	if err != nil {
-		return store.RefreshToken{}, err
+		return err
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return store.RefreshToken{}, err
-	} else if n != 1 {
+	if n != 1 {
 		// Cannot happen while every rotation holds the user's lock; if it
 		// did, this rotation lost and must not insert.
-		return store.RefreshToken{}, store.ErrNotFound
+		return store.ErrNotFound
 	}
 	next.UserID, next.FamilyID = old.UserID, old.FamilyID
 	next.DeviceName, next.DeviceType = old.DeviceName, old.DeviceType
-	next.IsRevoked, next.ReplacedBy = false, ""
-	if err := s.insertRefreshToken(ctx, q, next); err != nil {
-		return store.RefreshToken{}, err
+	next.SessionExpiresAt = old.SessionExpiresAt
+	if next.ExpiresAt.After(next.SessionExpiresAt) {
+		next.ExpiresAt = next.SessionExpiresAt
 	}
-	old.IsRevoked, old.ReplacedBy, old.LastUsedAt = true, next.ID, at.Truncate(time.Microsecond).UTC()
-	return old, nil
+	next.IsRevoked, next.ReplacedBy = false, ""
+	return s.insertRefreshToken(ctx, q, next)
 }
 
 // RevokeFamily revokes every token of the user's family. It returns
@@ -166,21 +197,22 @@ func (s *Store) rotateInTx(ctx context.Context, q querier, oldHash string, next 
 // at) token in that family, which includes a family of another user; then
 // it changes nothing.
 func (s *Store) RevokeFamily(ctx context.Context, userID, familyID string, at time.Time) error {
+	if !storable(userID, familyID) {
+		return store.ErrNotFound
+	}
 	err := s.inTx(ctx, func(q querier) error {
 		if err := s.lockUser(ctx, q, userID); err != nil {
 			return err
 		}
-		res, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET is_revoked = TRUE
+		n, err := s.execCount(ctx, q, s.sql(`UPDATE {p}refresh_tokens SET is_revoked = TRUE
 			WHERE user_id = $1 AND family_id = $2 AND NOT is_revoked
-			AND EXISTS (SELECT 1 FROM refresh_tokens a
-				WHERE a.user_id = $1 AND a.family_id = $2 AND NOT a.is_revoked AND a.expires_at > $3)`,
+			AND EXISTS (SELECT 1 FROM {p}refresh_tokens a
+				WHERE a.user_id = $1 AND a.family_id = $2 AND NOT a.is_revoked AND a.expires_at > $3)`),
 			userID, familyID, s.ts(at))
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+		if n == 0 {
 			return store.ErrNotFound
 		}
 		return nil
@@ -189,9 +221,13 @@ func (s *Store) RevokeFamily(ctx context.Context, userID, familyID string, at ti
 }
 
 // RevokeAllSessions revokes every refresh token of the user and sets the
-// user's TokensValidAfter to at, in one transaction. It returns
-// [store.ErrNotFound] for an unknown user.
+// user's TokensValidAfter to [store.NextRevocation](TokensValidAfter, at),
+// in one transaction under the user's lock. It returns [store.ErrNotFound]
+// for an unknown user.
 func (s *Store) RevokeAllSessions(ctx context.Context, userID string, at time.Time) error {
+	if !storable(userID) {
+		return store.ErrNotFound
+	}
 	err := s.inTx(ctx, func(q querier) error {
 		if err := s.lockUser(ctx, q, userID); err != nil {
 			return err
@@ -200,12 +236,11 @@ func (s *Store) RevokeAllSessions(ctx context.Context, userID string, at time.Ti
 		if err != nil {
 			return err
 		}
-		if _, err := q.ExecContext(ctx, `UPDATE users SET tokens_valid_after = $2 WHERE id = $1`, userID, s.ts(validAfter)); err != nil {
+		if _, err := q.ExecContext(ctx, s.sql(`UPDATE {p}users SET tokens_valid_after = $2 WHERE id = $1`),
+			userID, s.ts(validAfter)); err != nil {
 			return err
 		}
-		_, err = q.ExecContext(ctx, `UPDATE refresh_tokens SET is_revoked = TRUE
-			WHERE user_id = $1 AND NOT is_revoked`, userID)
-		return err
+		return s.revokeAll(ctx, q, userID, "")
 	})
 	return s.txErr(ctx, "revoke all sessions", err)
 }
@@ -216,20 +251,23 @@ func (s *Store) RevokeAllSessions(ctx context.Context, userID string, at time.Ti
 // LastUsedAt and ExpiresAt are those of the family's newest active token. A
 // user with none, or an unknown user, gets an empty slice and no error.
 func (s *Store) Sessions(ctx context.Context, userID string, at time.Time) ([]store.Session, error) {
-	rows, err := s.db.QueryContext(ctx, `WITH fam AS (
+	if !storable(userID) {
+		return []store.Session{}, nil
+	}
+	rows, err := s.db.QueryContext(ctx, s.sql(`WITH fam AS (
 			SELECT family_id, MIN(created_at) AS first_created
-			FROM refresh_tokens WHERE user_id = $1 GROUP BY family_id
+			FROM {p}refresh_tokens WHERE user_id = $1 GROUP BY family_id
 		), active AS (
 			SELECT family_id, device_name, device_type, ip_address, user_agent, last_used_at, expires_at,
 				ROW_NUMBER() OVER (PARTITION BY family_id ORDER BY created_at DESC, id DESC) AS rn
-			FROM refresh_tokens
-			WHERE user_id = $1 AND NOT is_revoked AND expires_at > $2
+			FROM {p}refresh_tokens
+			WHERE user_id = $1 AND NOT is_revoked AND expires_at > $2 AND session_expires_at > $2
 		)
 		SELECT a.family_id, a.device_name, a.device_type, a.ip_address, a.user_agent,
 			f.first_created, a.last_used_at, a.expires_at
 		FROM active a JOIN fam f ON f.family_id = a.family_id
 		WHERE a.rn = 1
-		ORDER BY f.first_created, a.family_id`, userID, s.ts(at))
+		ORDER BY f.first_created, a.family_id`), userID, s.ts(at))
 	if err != nil {
 		return nil, s.wrap(ctx, "sessions", err)
 	}
@@ -249,27 +287,58 @@ func (s *Store) Sessions(ctx context.Context, userID string, at time.Time) ([]st
 	return sessions, nil
 }
 
-// DeleteExpired deletes the refresh tokens and the codes that expired before
-// before (expires_at < before) and returns how many rows it deleted. It may
-// run while the store is in use; expired tokens no longer serve reuse
+// DeleteExpired deletes, in one transaction, the refresh tokens, codes and
+// tickets that expired before before (expires_at < before) and, when
+// unverifiedBefore is not the zero time, the users who registered before
+// it (created_at < unverifiedBefore) and never verified their email, with
+// every record of theirs. It returns how many rows it deleted. It may run
+// while the store is in use; expired tokens no longer serve reuse
 // detection, since an expired token is refused anyway.
-func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
+//
+// On PostgreSQL it takes the lock of every user it deletes (one clean-up
+// at a time, so that two never wait for each other's users), so that a
+// verification, login or rotation of such a user either commits first,
+// and a verified user is kept, or finds the user gone.
+func (s *Store) DeleteExpired(ctx context.Context, before, unverifiedBefore time.Time) (int64, error) {
 	var total int64
 	err := s.inTx(ctx, func(q querier) error {
 		total = 0
-		for _, query := range []string{
-			`DELETE FROM refresh_tokens WHERE expires_at < $1`,
-			`DELETE FROM verification_codes WHERE expires_at < $1`,
-		} {
-			res, err := q.ExecContext(ctx, query, s.ts(before))
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
+		del := func(query string, arg any) error {
+			n, err := s.execCount(ctx, q, s.sql(query), arg)
 			total += n
+			return err
+		}
+		for _, query := range []string{
+			`DELETE FROM {p}refresh_tokens WHERE expires_at < $1`,
+			`DELETE FROM {p}verification_codes WHERE expires_at < $1`,
+			`DELETE FROM {p}tickets WHERE expires_at < $1`,
+		} {
+			if err := del(query, s.ts(before)); err != nil {
+				return err
+			}
+		}
+		if unverifiedBefore.IsZero() {
+			return nil
+		}
+		const doomed = `SELECT id FROM {p}users WHERE NOT is_verified AND created_at < $1`
+		if s.dialect == Postgres {
+			if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, pgCleanerLock); err != nil {
+				return err
+			}
+			if _, err := q.ExecContext(ctx, s.sql(`SELECT pg_advisory_xact_lock(1718579813, hashtext(id))
+				FROM (`+doomed+` ORDER BY id) d`), s.ts(unverifiedBefore)); err != nil {
+				return err
+			}
+		}
+		for _, query := range []string{
+			`DELETE FROM {p}refresh_tokens WHERE user_id IN (` + doomed + `)`,
+			`DELETE FROM {p}verification_codes WHERE user_id IN (` + doomed + `)`,
+			`DELETE FROM {p}tickets WHERE user_id IN (` + doomed + `)`,
+			`DELETE FROM {p}users WHERE NOT is_verified AND created_at < $1`,
+		} {
+			if err := del(query, s.ts(unverifiedBefore)); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,23 +18,23 @@ import (
 // subtest gets a fresh, empty store (newStore is called per subtest, and may
 // use tb.Cleanup).
 //
-// The suite covers every method of [store.Store] and every error it
-// documents, time precision and zones, canceled contexts, the optional
-// [store.Pinger] and [store.Cleaner] capabilities (skipped when the store
-// lacks them), and the atomicity guarantees under real concurrency: the
-// concurrency cases call one store from up to 50 goroutines at once.
-// Subtests run one after another; Run never calls t.Parallel.
-//
-// Besides the documented errors, the suite expects an error (of any kind)
-// from a write that would break the integrity of the data: a user, refresh
-// token or code whose ID exists, a refresh token whose digest exists, and a
-// refresh token or code of an unknown user. It expects that two codes may
-// share a digest.
+// The core groups (Users, RefreshTokens, Codes, Times, Context and
+// Concurrency) always run. They cover every method of [store.Store] and
+// every error it documents, time precision and zones, canceled contexts, and
+// the atomicity guarantees under real concurrency: the concurrency cases
+// call one store from up to 50 goroutines at once. Each capability has its
+// own group, named after it (Pinger, Cleaner, Tickets), which runs only when
+// the store implements the interface and otherwise skips with a message
+// naming it. To find out, Run calls newStore once more per capability group,
+// with the group's own *testing.T. Subtests run one after another; Run
+// never calls t.Parallel.
 //
 // Identifiers are UUID-shaped and digests are 64 hex characters, so a
 // backend may use uuid and fixed-width columns. All times carry microseconds
 // and are given in zones other than UTC; the suite expects them back in UTC
-// (Location() == time.UTC) and equal at microsecond precision.
+// (Location() == time.UTC) and equal at microsecond precision. It expects
+// that two codes may share a digest, and it never checks how a store
+// answers a record that lacks a field the contract requires.
 func Run(t *testing.T, newStore func(tb testing.TB) store.Store) {
 	t.Helper()
 	mk := func(t *testing.T) *fixture {
@@ -42,7 +43,7 @@ func Run(t *testing.T, newStore func(tb testing.TB) store.Store) {
 		require.NotNil(t, s, "newStore returned a nil store")
 		return &fixture{t: t, s: s, ctx: t.Context()}
 	}
-	groups := []struct {
+	core := []struct {
 		name  string
 		cases []testCase
 	}{
@@ -51,16 +52,40 @@ func Run(t *testing.T, newStore func(tb testing.TB) store.Store) {
 		{"Codes", codeCases()},
 		{"Times", timeCases()},
 		{"Context", contextCases()},
-		{"Capabilities", capabilityCases()},
 		{"Concurrency", concurrencyCases()},
 	}
-	for _, g := range groups {
+	capabilities := []struct {
+		name  string // the group, named after the interface
+		has   func(store.Store) bool
+		cases []testCase
+	}{
+		{"Pinger", implements[store.Pinger], pingerCases()},
+		{"Cleaner", implements[store.Cleaner], cleanerCases()},
+		{"Tickets", implements[store.Tickets], ticketCases()},
+	}
+	runCases := func(t *testing.T, cases []testCase) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) { c.fn(t, mk) })
+		}
+	}
+	for _, g := range core {
+		t.Run(g.name, func(t *testing.T) { runCases(t, g.cases) })
+	}
+	for _, g := range capabilities {
 		t.Run(g.name, func(t *testing.T) {
-			for _, c := range g.cases {
-				t.Run(c.name, func(t *testing.T) { c.fn(t, mk) })
+			s := newStore(t)
+			require.NotNil(t, s, "newStore returned a nil store")
+			if !g.has(s) {
+				t.Skipf("the store does not implement store.%s", g.name)
 			}
+			runCases(t, g.cases)
 		})
 	}
+}
+
+func implements[I any](s store.Store) bool {
+	_, ok := s.(I)
+	return ok
 }
 
 // maker returns a fixture around a fresh, empty store.
@@ -71,11 +96,13 @@ type testCase struct {
 	fn   func(t *testing.T, mk maker)
 }
 
-// fixture is one fresh store and the shortcuts the cases share.
+// fixture is one fresh store and the shortcuts the cases share. Only the
+// goroutine of the test uses its helpers.
 type fixture struct {
-	t   *testing.T
-	s   store.Store
-	ctx context.Context
+	t      *testing.T
+	s      store.Store
+	ctx    context.Context
+	probes int // labels of the tokens made to probe others
 }
 
 // at returns the suite's base instant, 2026-01-02T03:04:05.123456Z, plus d,
@@ -102,6 +129,11 @@ func digest(label string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// hash returns a PHC-shaped password hash for a label.
+func hash(label string) string {
+	return "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$" + digest("password:" + label)[:43]
+}
+
 func familyID(u store.User, family string) string { return id("family", u.ID+"/"+family) }
 
 func makeUser(name string) store.User {
@@ -109,28 +141,35 @@ func makeUser(name string) store.User {
 		ID:             id("user", name),
 		Username:       name,
 		Email:          name + "@example.com",
-		HashedPassword: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$" + digest("password:" + name)[:43],
+		HashedPassword: hash(name),
 		IsActive:       true,
 		CreatedAt:      at(0),
 		UpdatedAt:      at(0),
 	}
 }
 
+// sessionLength is how long after its first token a session of makeToken
+// ends, whatever the rotations: longer than a token lives, so that only
+// the cases about the absolute end meet it.
+const sessionLength = 7 * 24 * time.Hour
+
 // makeToken returns the token labelled label, in family family of u, issued
-// at created and valid for a day.
+// at created and valid for a day, in a session that ends sessionLength after
+// created.
 func makeToken(u store.User, family, label string, created time.Time) store.RefreshToken {
 	return store.RefreshToken{
-		ID:         id("token", label),
-		UserID:     u.ID,
-		TokenHash:  digest("token:" + label),
-		FamilyID:   familyID(u, family),
-		ExpiresAt:  created.Add(24 * time.Hour),
-		DeviceName: "device " + family,
-		DeviceType: "mobile",
-		IPAddress:  "203.0.113.10",
-		UserAgent:  "browser/" + label,
-		CreatedAt:  created,
-		LastUsedAt: created,
+		ID:               id("token", label),
+		UserID:           u.ID,
+		TokenHash:        digest("token:" + label),
+		FamilyID:         familyID(u, family),
+		ExpiresAt:        created.Add(24 * time.Hour),
+		SessionExpiresAt: created.Add(sessionLength),
+		DeviceName:       "device " + family,
+		DeviceType:       "mobile",
+		IPAddress:        "203.0.113.10",
+		UserAgent:        "browser/" + label,
+		CreatedAt:        created,
+		LastUsedAt:       created,
 	}
 }
 
@@ -165,27 +204,91 @@ func (f *fixture) user(id string) store.User {
 	return u
 }
 
-func (f *fixture) createToken(tok store.RefreshToken) store.RefreshToken {
+// requireNoUser asserts that no user has the ID.
+func (f *fixture) requireNoUser(id string) {
 	f.t.Helper()
-	require.NoError(f.t, f.s.CreateRefreshToken(f.ctx, tok), "CreateRefreshToken")
-	return tok
+	_, err := f.s.UserByID(f.ctx, id)
+	require.ErrorIs(f.t, err, store.ErrNotFound, "UserByID of a user that must not exist")
 }
 
-func (f *fixture) token(hash string) store.RefreshToken {
+// login starts a session with tok, verified against the user's current
+// hash, and returns the token as stored: unrevoked, its ExpiresAt no later
+// than its SessionExpiresAt.
+func (f *fixture) login(tok store.RefreshToken) store.RefreshToken {
 	f.t.Helper()
-	tok, err := f.s.RefreshTokenByHash(f.ctx, hash)
-	require.NoError(f.t, err, "RefreshTokenByHash")
+	u := f.user(tok.UserID)
+	require.NoError(f.t, f.s.CreateSession(f.ctx, tok, u.HashedPassword), "CreateSession")
+	return stored(tok)
+}
+
+// stored is tok as a store keeps it when it is inserted.
+func stored(tok store.RefreshToken) store.RefreshToken {
+	tok.IsRevoked, tok.ReplacedBy = false, ""
+	if tok.ExpiresAt.After(tok.SessionExpiresAt) {
+		tok.ExpiresAt = tok.SessionExpiresAt
+	}
 	return tok
 }
 
 // rotate rotates old into next at when and returns the stored next: next
-// with the old token's device.
+// with the old token's device and session end, its ExpiresAt no later than
+// that.
 func (f *fixture) rotate(old, next store.RefreshToken, when time.Time) store.RefreshToken {
 	f.t.Helper()
-	_, err := f.s.RotateRefreshToken(f.ctx, old.TokenHash, next, when)
-	require.NoError(f.t, err, "RotateRefreshToken")
+	require.NoError(f.t, f.s.RotateRefreshToken(f.ctx, old.TokenHash, next, when), "RotateRefreshToken")
 	next.DeviceName, next.DeviceType = old.DeviceName, old.DeviceType
-	return next
+	next.SessionExpiresAt = old.SessionExpiresAt
+	return stored(next)
+}
+
+// probe returns a fresh token of tok's user and family, issued at when, to
+// rotate tok into.
+func (f *fixture) probe(tok store.RefreshToken, when time.Time) store.RefreshToken {
+	f.probes++
+	label := fmt.Sprintf("probe-%d", f.probes)
+	p := makeToken(store.User{ID: tok.UserID}, "", label, when)
+	p.FamilyID = tok.FamilyID
+	return p
+}
+
+// requireRotates asserts that tok is usable by rotating it at when, and
+// returns the stored token that replaced it.
+func (f *fixture) requireRotates(tok store.RefreshToken, when time.Time) store.RefreshToken {
+	f.t.Helper()
+	return f.rotate(tok, f.probe(tok, when), when)
+}
+
+// requireRotateErr asserts that rotating tok at when fails with want and
+// issues no token. Rotating a token that was rotated (want ErrReused)
+// revokes its family.
+func (f *fixture) requireRotateErr(tok store.RefreshToken, when time.Time, want error) {
+	f.t.Helper()
+	next := f.probe(tok, when)
+	require.ErrorIs(f.t, f.s.RotateRefreshToken(f.ctx, tok.TokenHash, next, when), want, "RotateRefreshToken")
+	f.requireAbsent(next, when)
+}
+
+// requireEnded asserts that tok was revoked without being rotated: its
+// rotation at when is ErrSessionEnded, which changes nothing.
+func (f *fixture) requireEnded(tok store.RefreshToken, when time.Time) {
+	f.t.Helper()
+	f.requireRotateErr(tok, when, store.ErrSessionEnded)
+}
+
+// requireAbsent asserts that no unexpired token has tok's digest: its
+// rotation at when, into a token of its user and family, is ErrNotFound.
+func (f *fixture) requireAbsent(tok store.RefreshToken, when time.Time) {
+	f.t.Helper()
+	err := f.s.RotateRefreshToken(f.ctx, tok.TokenHash, f.probe(tok, when), when)
+	require.ErrorIs(f.t, err, store.ErrNotFound, "RotateRefreshToken of a token that must not exist")
+}
+
+// requireSessions asserts the sessions the user has at when.
+func (f *fixture) requireSessions(userID string, when time.Time, want ...store.Session) {
+	f.t.Helper()
+	got, err := f.s.Sessions(f.ctx, userID, when)
+	require.NoError(f.t, err, "Sessions")
+	requireSessions(f.t, want, got)
 }
 
 func (f *fixture) createCode(c store.VerificationCode) store.VerificationCode {
@@ -194,21 +297,57 @@ func (f *fixture) createCode(c store.VerificationCode) store.VerificationCode {
 	return c
 }
 
-// consume consumes c with its own digest at when and checks the returned
-// record: c, used, with attempts wrong guesses counted.
-func (f *fixture) consume(c store.VerificationCode, attempts int, when time.Time) {
+// requireCodeFresh asserts that c is its user's active code of its type at
+// when, with no wrong attempt counted: CheckCode allowing a single attempt
+// accepts it. A match spends nothing, so this changes nothing.
+func (f *fixture) requireCodeFresh(c store.VerificationCode, when time.Time) {
 	f.t.Helper()
-	got, err := f.s.ConsumeCode(f.ctx, c.UserID, c.Type, c.CodeHash, 5, when)
-	require.NoError(f.t, err, "ConsumeCode")
-	c.IsUsed, c.Attempts = true, attempts
-	requireCode(f.t, c, got)
+	f.requireCodeAttempts(c, 0, when)
 }
 
-// requireAbsentToken asserts that no token has the digest.
-func (f *fixture) requireAbsentToken(hash string) {
+// requireCodeAttempts asserts that c is its user's active code at when
+// with exactly n wrong attempts counted: refused when n attempts are
+// allowed, accepted when n+1 are.
+func (f *fixture) requireCodeAttempts(c store.VerificationCode, n int, when time.Time) {
 	f.t.Helper()
-	_, err := f.s.RefreshTokenByHash(f.ctx, hash)
-	require.ErrorIs(f.t, err, store.ErrNotFound, "RefreshTokenByHash of a token that must not exist")
+	if n > 0 {
+		err := f.s.CheckCode(f.ctx, c.UserID, c.Type, c.CodeHash, n, when)
+		require.ErrorIs(f.t, err, store.ErrNotFound, "CheckCode with %d attempts allowed", n)
+	}
+	require.NoError(f.t, f.s.CheckCode(f.ctx, c.UserID, c.Type, c.CodeHash, n+1, when),
+		"CheckCode of a code with %d wrong attempts", n)
+}
+
+// requireCodeGone asserts that c is not an active code at when (used,
+// voided, expired or deleted): even its own digest is ErrNotFound.
+func (f *fixture) requireCodeGone(c store.VerificationCode, when time.Time) {
+	f.t.Helper()
+	err := f.s.CheckCode(f.ctx, c.UserID, c.Type, c.CodeHash, 5, when)
+	require.ErrorIs(f.t, err, store.ErrNotFound, "CheckCode of a code that must not be active")
+}
+
+// spend spends c with the method of its type at when: VerifyEmailWithCode,
+// or ResetPasswordWithCode setting the hash "reset".
+func (f *fixture) spend(c store.VerificationCode, when time.Time) {
+	f.t.Helper()
+	switch c.Type {
+	case store.CodeEmailVerification:
+		_, err := f.s.VerifyEmailWithCode(f.ctx, c.UserID, c.CodeHash, 5, when)
+		require.NoError(f.t, err, "VerifyEmailWithCode")
+	default:
+		require.NoError(f.t, f.s.ResetPasswordWithCode(f.ctx, c.UserID, c.CodeHash, 5, hash("reset"), when),
+			"ResetPasswordWithCode")
+	}
+	f.requireCodeGone(c, when)
+}
+
+// requireConflict asserts that err is a *store.ConflictError naming field.
+func requireConflict(tb testing.TB, err error, field string) {
+	tb.Helper()
+	require.ErrorIs(tb, err, store.ErrConflict)
+	var ce *store.ConflictError
+	require.ErrorAs(tb, err, &ce)
+	require.Equal(tb, field, ce.Field, "the key a ConflictError names")
 }
 
 // requireUTC asserts that every named time is in UTC.
@@ -237,30 +376,6 @@ func requireUser(tb testing.TB, want, got store.User) {
 	require.Equal(tb, n(want), n(got), "user %s", want.Username)
 }
 
-func requireToken(tb testing.TB, want, got store.RefreshToken) {
-	tb.Helper()
-	requireUTC(tb, "RefreshToken", map[string]time.Time{
-		"ExpiresAt": got.ExpiresAt, "CreatedAt": got.CreatedAt, "LastUsedAt": got.LastUsedAt,
-	})
-	n := func(t store.RefreshToken) store.RefreshToken {
-		t.ExpiresAt, t.CreatedAt, t.LastUsedAt = norm(t.ExpiresAt), norm(t.CreatedAt), norm(t.LastUsedAt)
-		return t
-	}
-	require.Equal(tb, n(want), n(got), "refresh token %s", want.ID)
-}
-
-func requireCode(tb testing.TB, want, got store.VerificationCode) {
-	tb.Helper()
-	requireUTC(tb, "VerificationCode", map[string]time.Time{
-		"ExpiresAt": got.ExpiresAt, "CreatedAt": got.CreatedAt,
-	})
-	n := func(c store.VerificationCode) store.VerificationCode {
-		c.ExpiresAt, c.CreatedAt = norm(c.ExpiresAt), norm(c.CreatedAt)
-		return c
-	}
-	require.Equal(tb, n(want), n(got), "code %s", want.ID)
-}
-
 func requireSessions(tb testing.TB, want, got []store.Session) {
 	tb.Helper()
 	require.Len(tb, got, len(want), "sessions: %+v", got)
@@ -276,7 +391,7 @@ func requireSessions(tb testing.TB, want, got []store.Session) {
 }
 
 // sessionOf is the session a family with first token first and newest token
-// newest must be listed as.
+// newest (as stored) must be listed as.
 func sessionOf(first, newest store.RefreshToken) store.Session {
 	return store.Session{
 		ID:         newest.FamilyID,
@@ -289,4 +404,15 @@ func sessionOf(first, newest store.RefreshToken) store.Session {
 		LastUsedAt: newest.LastUsedAt,
 		ExpiresAt:  newest.ExpiresAt,
 	}
+}
+
+func requireTicket(tb testing.TB, want, got store.Ticket) {
+	tb.Helper()
+	requireUTC(tb, "Ticket", map[string]time.Time{"ExpiresAt": got.ExpiresAt, "CreatedAt": got.CreatedAt})
+	require.True(tb, bytes.Equal(want.Data, got.Data), "ticket data: want %q, got %q", want.Data, got.Data)
+	n := func(t store.Ticket) store.Ticket {
+		t.ExpiresAt, t.CreatedAt, t.Data = norm(t.ExpiresAt), norm(t.CreatedAt), nil
+		return t
+	}
+	require.Equal(tb, n(want), n(got), "ticket %s", want.Kind)
 }

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/forgeauth/forgeauth/store"
@@ -12,14 +11,17 @@ import (
 
 func tokenCases() []testCase {
 	return []testCase{
-		{"CreateAndGet", testCreateToken},
-		{"CreateIntegrity", testTokenIntegrity},
+		{"CreateSession", testCreateSession},
+		{"CreateSessionClamped", testCreateSessionClamped},
+		{"CreateSessionStale", testCreateSessionStale},
+		{"CreateSessionConflict", testCreateSessionConflict},
 		{"Rotate", testRotate},
 		{"RotateChain", testRotateChain},
 		{"RotateNotFound", testRotateNotFound},
 		{"RotateReused", testRotateReused},
-		{"RotateRevoked", testRotateRevoked},
-		{"RotateFailureChangesNothing", testRotateFailureChangesNothing},
+		{"RotateSessionEnded", testRotateSessionEnded},
+		{"RotateConflict", testRotateConflict},
+		{"SessionEnd", testSessionEnd},
 		{"RevokeFamily", testRevokeFamily},
 		{"RevokeFamilyNotFound", testRevokeFamilyNotFound},
 		{"RevokeAllSessions", testRevokeAllSessions},
@@ -29,55 +31,147 @@ func tokenCases() []testCase {
 	}
 }
 
-func testCreateToken(t *testing.T, mk maker) {
+func testCreateSession(t *testing.T, mk maker) {
+	f := mk(t)
+	alice := f.newUser("alice")
+	carol := makeUser("carol")
+	carol.HashedPassword = "" // signs in without a password
+	f.createUser(carol)
+
+	a1 := makeToken(alice, "A", "a1", at(time.Minute))
+	a1.LastUsedAt = at(2 * time.Minute)
+	require.NoError(t, f.s.CreateSession(f.ctx, a1, alice.HashedPassword))
+	want := alice
+	want.LastLoginAt = a1.CreatedAt // and nothing else changes
+	requireUser(t, want, f.user(alice.ID))
+
+	b1 := makeToken(alice, "B", "b1", at(time.Hour))
+	b1.DeviceName, b1.DeviceType, b1.IPAddress, b1.UserAgent = "", "", "", ""
+	require.NoError(t, f.s.CreateSession(f.ctx, b1, alice.HashedPassword))
+	want.LastLoginAt = b1.CreatedAt
+	requireUser(t, want, f.user(alice.ID))
+	f.requireSessions(alice.ID, at(time.Hour), sessionOf(a1, a1), sessionOf(b1, b1))
+	got, err := f.s.UserWithSession(f.ctx, alice.ID, a1.FamilyID, at(time.Hour))
+	require.NoError(t, err)
+	requireUser(t, want, got)
+
+	c1 := makeToken(carol, "C", "c1", at(0))
+	require.NoError(t, f.s.CreateSession(f.ctx, c1, ""))
+	f.requireSessions(carol.ID, at(time.Hour), sessionOf(c1, c1))
+
+	f.requireRotates(a1, at(time.Hour))
+	f.requireRotates(b1, at(time.Hour))
+	f.requireRotates(c1, at(time.Hour))
+}
+
+// testCreateSessionClamped: a token never outlives its session's end.
+func testCreateSessionClamped(t *testing.T, mk maker) {
 	f := mk(t)
 	alice := f.newUser("alice")
 	a1 := makeToken(alice, "A", "a1", at(0))
-	a1.LastUsedAt = at(time.Minute)
-	f.createToken(a1)
-	a2 := makeToken(alice, "A", "a2", at(time.Hour)) // a second token of one family
-	a2.DeviceName, a2.DeviceType, a2.IPAddress, a2.UserAgent = "", "", "", ""
-	f.createToken(a2)
-	revoked := makeToken(alice, "R", "r1", at(0))
-	revoked.IsRevoked, revoked.ReplacedBy = true, a2.ID
-	f.createToken(revoked)
+	a1.SessionExpiresAt = at(time.Hour)
+	a1.ExpiresAt = at(24 * time.Hour)
+	a1 = f.login(a1)
+	require.True(t, a1.ExpiresAt.Equal(at(time.Hour)))
 
-	for _, want := range []store.RefreshToken{a1, a2, revoked} {
-		requireToken(t, want, f.token(want.TokenHash))
-	}
-	f.requireAbsentToken(digest("token:unknown"))
+	end := at(time.Hour)
+	f.requireSessions(alice.ID, end.Add(-time.Microsecond), sessionOf(a1, a1))
+	f.requireSessions(alice.ID, end)
+	_, err := f.s.UserWithSession(f.ctx, alice.ID, a1.FamilyID, end)
+	require.ErrorIs(t, err, store.ErrSessionEnded)
+	f.requireAbsent(a1, end)
+	f.requireRotates(a1, end.Add(-time.Microsecond))
 }
 
-func testTokenIntegrity(t *testing.T, mk maker) {
+// testCreateSessionStale: a login whose user changed since the password was
+// verified gets no session and changes nothing.
+func testCreateSessionStale(t *testing.T, mk maker) {
 	tests := []struct {
-		name string
-		tok  func(alice store.User, a1 store.RefreshToken) store.RefreshToken
+		name     string
+		user     func(u *store.User)
+		verified string // the hash the login verified
+		wantErr  error
 	}{
-		{"unknown user", func(_ store.User, _ store.RefreshToken) store.RefreshToken {
-			return makeToken(makeUser("nobody"), "N", "n1", at(0))
-		}},
-		{"duplicate digest", func(alice store.User, a1 store.RefreshToken) store.RefreshToken {
-			tok := makeToken(alice, "B", "b1", at(0))
-			tok.TokenHash = a1.TokenHash
-			return tok
-		}},
-		{"duplicate id", func(alice store.User, a1 store.RefreshToken) store.RefreshToken {
-			tok := makeToken(alice, "B", "b1", at(0))
-			tok.ID = a1.ID
-			return tok
-		}},
+		{"another hash", nil, hash("before-reset"), store.ErrStale},
+		{"no hash for a user with a password", nil, "", store.ErrStale},
+		{"a hash for a user without a password", func(u *store.User) { u.HashedPassword = "" }, hash("alice"), store.ErrStale},
+		{"disabled", func(u *store.User) { u.IsActive = false }, hash("alice"), store.ErrStale},
+		{"disabled without a password", func(u *store.User) { u.IsActive, u.HashedPassword = false, "" }, "", store.ErrStale},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := mk(t)
-			alice := f.newUser("alice")
-			a1 := f.createToken(makeToken(alice, "A", "a1", at(0)))
-			tok := tt.tok(alice, a1)
-			require.Error(t, f.s.CreateRefreshToken(f.ctx, tok))
-			requireToken(t, a1, f.token(a1.TokenHash))
-			if tok.TokenHash != a1.TokenHash {
-				f.requireAbsentToken(tok.TokenHash)
+			alice := makeUser("alice")
+			if tt.user != nil {
+				tt.user(&alice)
 			}
+			f.createUser(alice)
+			a1 := makeToken(alice, "A", "a1", at(time.Minute))
+
+			require.ErrorIs(t, f.s.CreateSession(f.ctx, a1, tt.verified), tt.wantErr)
+			requireUser(t, alice, f.user(alice.ID)) // LastLoginAt untouched
+			f.requireSessions(alice.ID, at(time.Hour))
+			f.requireAbsent(a1, at(time.Hour))
+		})
+	}
+	t.Run("after a password change", func(t *testing.T) {
+		f := mk(t)
+		alice := f.newUser("alice")
+		require.NoError(t, f.s.SetPassword(f.ctx, alice.ID, alice.HashedPassword, hash("new"), at(time.Minute), ""))
+		a1 := makeToken(alice, "A", "a1", at(2*time.Minute))
+		require.ErrorIs(t, f.s.CreateSession(f.ctx, a1, alice.HashedPassword), store.ErrStale)
+		f.requireSessions(alice.ID, at(time.Hour))
+		require.True(t, f.user(alice.ID).LastLoginAt.IsZero())
+		require.NoError(t, f.s.CreateSession(f.ctx, a1, hash("new")), "a login with the new password")
+	})
+}
+
+func testCreateSessionConflict(t *testing.T, mk maker) {
+	tests := []struct {
+		name      string
+		tok       func(b1, a1 store.RefreshToken) store.RefreshToken
+		wantField string
+		rotated   bool // whether a1 is rotated (into a2) before
+	}{
+		{"taken id", func(b1, a1 store.RefreshToken) store.RefreshToken {
+			b1.ID = a1.ID
+			return b1
+		}, store.FieldID, false},
+		{"taken digest", func(b1, a1 store.RefreshToken) store.RefreshToken {
+			b1.TokenHash = a1.TokenHash
+			return b1
+		}, store.FieldTokenHash, false},
+		{"id of a rotated token", func(b1, a1 store.RefreshToken) store.RefreshToken {
+			b1.ID = id("token", "a2")
+			return b1
+		}, store.FieldID, true},
+		{"digest of another user's token", func(b1, _ store.RefreshToken) store.RefreshToken {
+			b1.TokenHash = digest("token:v1")
+			return b1
+		}, store.FieldTokenHash, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := mk(t)
+			alice, bob := f.newUser("alice"), f.newUser("bob")
+			first := f.login(makeToken(alice, "A", "a1", at(0)))
+			v1 := f.login(makeToken(bob, "V", "v1", at(0)))
+			tok := tt.tok(makeToken(alice, "B", "b1", at(time.Hour)), first)
+			a1 := first // the usable token of family A
+			if tt.rotated {
+				a1 = f.rotate(first, makeToken(alice, "A", "a2", at(time.Minute)), at(time.Minute))
+			}
+			want := f.user(alice.ID)
+
+			requireConflict(t, f.s.CreateSession(f.ctx, tok, alice.HashedPassword), tt.wantField)
+			requireUser(t, want, f.user(alice.ID)) // LastLoginAt untouched
+			f.requireSessions(alice.ID, at(2*time.Hour), sessionOf(first, a1))
+			f.requireSessions(bob.ID, at(2*time.Hour), sessionOf(v1, v1))
+			if tok.TokenHash != first.TokenHash && tok.TokenHash != v1.TokenHash {
+				f.requireAbsent(tok, at(2*time.Hour))
+			}
+			f.requireRotates(a1, at(2*time.Hour))
+			f.requireRotates(v1, at(2*time.Hour))
 		})
 	}
 }
@@ -85,32 +179,32 @@ func testTokenIntegrity(t *testing.T, mk maker) {
 func testRotate(t *testing.T, mk maker) {
 	f := mk(t)
 	alice := f.newUser("alice")
-	old := f.createToken(makeToken(alice, "A", "a1", at(0)))
+	old := f.login(makeToken(alice, "A", "a1", at(0)))
 	when := at(time.Hour)
 	next := makeToken(alice, "A", "a2", when)
 	next.DeviceName, next.DeviceType = "ignored", "ignored" // the old token's device wins
 	next.IPAddress, next.UserAgent = "198.51.100.20", "browser/new"
 	next.ExpiresAt = at(30 * time.Hour)
+	next.LastUsedAt = when.Add(time.Second)
+	next.SessionExpiresAt = at(1000 * time.Hour) // the old token's session end wins
 
-	got, err := f.s.RotateRefreshToken(f.ctx, old.TokenHash, next, when)
-	require.NoError(t, err)
-	assert.Equal(t, old.ID, got.ID)
-	assert.Equal(t, old.UserID, got.UserID)
-	assert.Equal(t, old.FamilyID, got.FamilyID)
-	assert.Equal(t, old.TokenHash, got.TokenHash)
-
-	wantOld := old
-	wantOld.IsRevoked, wantOld.ReplacedBy, wantOld.LastUsedAt = true, next.ID, when
-	requireToken(t, wantOld, f.token(old.TokenHash))
+	require.NoError(t, f.s.RotateRefreshToken(f.ctx, old.TokenHash, next, when))
 	wantNext := next
 	wantNext.DeviceName, wantNext.DeviceType = old.DeviceName, old.DeviceType
-	requireToken(t, wantNext, f.token(next.TokenHash))
+	wantNext.SessionExpiresAt = old.SessionExpiresAt
+	wantNext = stored(wantNext)
+	f.requireSessions(alice.ID, when, sessionOf(old, wantNext))
+	_, err := f.s.UserWithSession(f.ctx, alice.ID, old.FamilyID, when)
+	require.NoError(t, err)
+	// next is the family's usable token, and old a rotated one.
+	f.requireRotates(wantNext, when.Add(time.Minute))
+	f.requireRotateErr(old, when.Add(2*time.Minute), store.ErrReused)
 }
 
 func testRotateChain(t *testing.T, mk maker) {
 	f := mk(t)
 	alice := f.newUser("alice")
-	first := f.createToken(makeToken(alice, "A", "t0", at(0)))
+	first := f.login(makeToken(alice, "A", "t0", at(0)))
 	cur := first
 	chain := []store.RefreshToken{first}
 	for i, label := range []string{"t1", "t2", "t3"} {
@@ -120,45 +214,42 @@ func testRotateChain(t *testing.T, mk maker) {
 		cur = f.rotate(cur, next, when)
 		chain = append(chain, cur)
 	}
-	for i, tok := range chain[:len(chain)-1] {
-		got := f.token(tok.TokenHash)
-		assert.True(t, got.IsRevoked, "token %d", i)
-		assert.Equal(t, chain[i+1].ID, got.ReplacedBy, "token %d", i)
+	f.requireSessions(alice.ID, at(4*time.Hour), sessionOf(first, cur))
+	// Every older token was rotated: each is a replay.
+	for _, tok := range chain[:len(chain)-1] {
+		f.requireRotateErr(tok, at(5*time.Hour), store.ErrReused)
 	}
-	requireToken(t, cur, f.token(cur.TokenHash))
-	sessions, err := f.s.Sessions(f.ctx, alice.ID, at(4*time.Hour))
-	require.NoError(t, err)
-	requireSessions(t, []store.Session{sessionOf(first, cur)}, sessions)
+	f.requireEnded(cur, at(5*time.Hour))
 }
 
 func testRotateNotFound(t *testing.T, mk maker) {
 	tests := []struct {
 		name string
 		// call rotates a1 (valid until at(24h)) in some wrong way.
-		call func(f *fixture, a1, next store.RefreshToken, bob store.User) (store.RefreshToken, error)
+		call func(f *fixture, a1, next store.RefreshToken, bob store.User) error
 	}{
-		{"unknown digest", func(f *fixture, _, next store.RefreshToken, _ store.User) (store.RefreshToken, error) {
+		{"unknown digest", func(f *fixture, _, next store.RefreshToken, _ store.User) error {
 			return f.s.RotateRefreshToken(f.ctx, digest("token:unknown"), next, at(time.Hour))
 		}},
-		{"expires at that instant", func(f *fixture, a1, next store.RefreshToken, _ store.User) (store.RefreshToken, error) {
+		{"expires at that instant", func(f *fixture, a1, next store.RefreshToken, _ store.User) error {
 			return f.s.RotateRefreshToken(f.ctx, a1.TokenHash, next, a1.ExpiresAt)
 		}},
-		{"expired", func(f *fixture, a1, next store.RefreshToken, _ store.User) (store.RefreshToken, error) {
+		{"expired", func(f *fixture, a1, next store.RefreshToken, _ store.User) error {
 			return f.s.RotateRefreshToken(f.ctx, a1.TokenHash, next, at(48*time.Hour))
 		}},
-		{"other user", func(f *fixture, a1, next store.RefreshToken, bob store.User) (store.RefreshToken, error) {
+		{"other user", func(f *fixture, a1, next store.RefreshToken, bob store.User) error {
 			next.UserID = bob.ID
 			return f.s.RotateRefreshToken(f.ctx, a1.TokenHash, next, at(time.Hour))
 		}},
-		{"unknown user", func(f *fixture, a1, next store.RefreshToken, _ store.User) (store.RefreshToken, error) {
+		{"unknown user", func(f *fixture, a1, next store.RefreshToken, _ store.User) error {
 			next.UserID = id("user", "nobody")
 			return f.s.RotateRefreshToken(f.ctx, a1.TokenHash, next, at(time.Hour))
 		}},
-		{"other family", func(f *fixture, a1, next store.RefreshToken, _ store.User) (store.RefreshToken, error) {
+		{"other family", func(f *fixture, a1, next store.RefreshToken, _ store.User) error {
 			next.FamilyID = id("family", "other")
 			return f.s.RotateRefreshToken(f.ctx, a1.TokenHash, next, at(time.Hour))
 		}},
-		{"family of another user", func(f *fixture, a1, next store.RefreshToken, bob store.User) (store.RefreshToken, error) {
+		{"family of another user", func(f *fixture, a1, next store.RefreshToken, bob store.User) error {
 			next.UserID, next.FamilyID = bob.ID, familyID(bob, "B")
 			return f.s.RotateRefreshToken(f.ctx, a1.TokenHash, next, at(time.Hour))
 		}},
@@ -167,61 +258,50 @@ func testRotateNotFound(t *testing.T, mk maker) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := mk(t)
 			alice, bob := f.newUser("alice"), f.newUser("bob")
-			a1 := f.createToken(makeToken(alice, "A", "a1", at(0)))
-			b1 := f.createToken(makeToken(bob, "B", "b1", at(0)))
+			a1 := f.login(makeToken(alice, "A", "a1", at(0)))
+			b1 := f.login(makeToken(bob, "B", "b1", at(0)))
 			next := makeToken(alice, "A", "a2", at(time.Hour))
 
-			_, err := tt.call(f, a1, next, bob)
-			require.ErrorIs(t, err, store.ErrNotFound)
+			require.ErrorIs(t, tt.call(f, a1, next, bob), store.ErrNotFound)
 
-			requireToken(t, a1, f.token(a1.TokenHash))
-			requireToken(t, b1, f.token(b1.TokenHash))
-			f.requireAbsentToken(next.TokenHash)
+			f.requireSessions(alice.ID, at(time.Hour), sessionOf(a1, a1))
+			f.requireSessions(bob.ID, at(time.Hour), sessionOf(b1, b1))
+			f.requireAbsent(next, at(time.Hour))
 			f.rotate(a1, next, at(time.Hour)) // still usable
+			f.requireRotates(b1, at(time.Hour))
 		})
 	}
 }
 
+// testRotateReused: a rotated token presented again is a replay; the whole
+// family ends, and its newest token is then a session ended, not a replay.
 func testRotateReused(t *testing.T, mk maker) {
 	f := mk(t)
 	alice, bob := f.newUser("alice"), f.newUser("bob")
-	a1 := f.createToken(makeToken(alice, "A", "a1", at(0)))
+	a1 := f.login(makeToken(alice, "A", "a1", at(0)))
 	a2 := f.rotate(a1, makeToken(alice, "A", "a2", at(time.Hour)), at(time.Hour))
-	b1 := f.createToken(makeToken(alice, "B", "b1", at(0)))
-	v1 := f.createToken(makeToken(bob, "V", "v1", at(0)))
-	rotatedA1 := f.token(a1.TokenHash)
+	b1 := f.login(makeToken(alice, "B", "b1", at(0)))
+	v1 := f.login(makeToken(bob, "V", "v1", at(0)))
 
-	// a1 is presented again: the family is compromised.
 	a3 := makeToken(alice, "A", "a3", at(2*time.Hour))
-	got, err := f.s.RotateRefreshToken(f.ctx, a1.TokenHash, a3, at(2*time.Hour))
-	require.ErrorIs(t, err, store.ErrReused)
-	assert.Equal(t, a1.ID, got.ID)
-	assert.Equal(t, alice.ID, got.UserID)
-	assert.Equal(t, a1.FamilyID, got.FamilyID)
+	require.ErrorIs(t, f.s.RotateRefreshToken(f.ctx, a1.TokenHash, a3, at(2*time.Hour)), store.ErrReused)
+	f.requireAbsent(a3, at(2*time.Hour))
+	f.requireSessions(alice.ID, at(2*time.Hour), sessionOf(b1, b1))
+	f.requireSessions(bob.ID, at(2*time.Hour), sessionOf(v1, v1))
+	_, err := f.s.UserWithSession(f.ctx, alice.ID, a1.FamilyID, at(2*time.Hour))
+	require.ErrorIs(t, err, store.ErrSessionEnded)
 
-	f.requireAbsentToken(a3.TokenHash)
-	requireToken(t, rotatedA1, f.token(a1.TokenHash))
-	revokedA2 := a2
-	revokedA2.IsRevoked = true
-	requireToken(t, revokedA2, f.token(a2.TokenHash))
-	requireToken(t, b1, f.token(b1.TokenHash))
-	requireToken(t, v1, f.token(v1.TokenHash))
-
-	// The newest token of the family is dead too.
-	a4 := makeToken(alice, "A", "a4", at(3*time.Hour))
-	got, err = f.s.RotateRefreshToken(f.ctx, a2.TokenHash, a4, at(3*time.Hour))
-	require.ErrorIs(t, err, store.ErrReused)
-	assert.Equal(t, a2.ID, got.ID)
-	assert.Equal(t, alice.ID, got.UserID)
-	assert.Equal(t, a2.FamilyID, got.FamilyID)
-	f.requireAbsentToken(a4.TokenHash)
-
-	sessions, err := f.s.Sessions(f.ctx, alice.ID, at(3*time.Hour))
-	require.NoError(t, err)
-	requireSessions(t, []store.Session{sessionOf(b1, b1)}, sessions)
+	// The newest token of the family was revoked, not rotated.
+	f.requireEnded(a2, at(3*time.Hour))
+	// The replayed token stays a replay.
+	f.requireRotateErr(a1, at(3*time.Hour), store.ErrReused)
+	f.requireRotates(b1, at(3*time.Hour))
+	f.requireRotates(v1, at(3*time.Hour))
 }
 
-func testRotateRevoked(t *testing.T, mk maker) {
+// testRotateSessionEnded: a token whose session was ended without it being
+// rotated is ErrSessionEnded, whatever ended it, and that changes nothing.
+func testRotateSessionEnded(t *testing.T, mk maker) {
 	tests := []struct {
 		name   string
 		revoke func(f *fixture, a1 store.RefreshToken) error
@@ -233,86 +313,132 @@ func testRotateRevoked(t *testing.T, mk maker) {
 			return f.s.RevokeAllSessions(f.ctx, a1.UserID, at(time.Minute))
 		}},
 		{"SetPassword", func(f *fixture, a1 store.RefreshToken) error {
-			return f.s.SetPassword(f.ctx, a1.UserID, "x", at(time.Minute), "")
+			return f.s.SetPassword(f.ctx, a1.UserID, hash("alice"), hash("new"), at(time.Minute), "")
+		}},
+		{"SetActive", func(f *fixture, a1 store.RefreshToken) error {
+			return f.s.SetActive(f.ctx, a1.UserID, false, at(time.Minute))
+		}},
+		{"ResetPasswordWithCode", func(f *fixture, a1 store.RefreshToken) error {
+			c := f.createCode(makeCode(store.User{ID: a1.UserID}, store.CodePasswordReset, "reset", at(0)))
+			return f.s.ResetPasswordWithCode(f.ctx, a1.UserID, c.CodeHash, 5, hash("new"), at(time.Minute))
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := mk(t)
-			alice := f.newUser("alice")
-			a1 := f.createToken(makeToken(alice, "A", "a1", at(0)))
+			alice, bob := f.newUser("alice"), f.newUser("bob")
+			a1 := f.login(makeToken(alice, "A", "a1", at(0)))
+			v1 := f.login(makeToken(bob, "V", "v1", at(0)))
 			require.NoError(t, tt.revoke(f, a1))
+			want := f.user(alice.ID)
 
 			next := makeToken(alice, "A", "a2", at(time.Hour))
-			got, err := f.s.RotateRefreshToken(f.ctx, a1.TokenHash, next, at(time.Hour))
-			require.ErrorIs(t, err, store.ErrReused)
-			assert.Equal(t, a1.ID, got.ID)
-			assert.Equal(t, alice.ID, got.UserID)
-			assert.Equal(t, a1.FamilyID, got.FamilyID)
-			f.requireAbsentToken(next.TokenHash)
-			assert.True(t, f.token(a1.TokenHash).IsRevoked)
+			require.ErrorIs(t, f.s.RotateRefreshToken(f.ctx, a1.TokenHash, next, at(time.Hour)), store.ErrSessionEnded)
+			f.requireAbsent(next, at(time.Hour))
+			f.requireEnded(a1, at(2*time.Hour)) // again: it changed nothing
+			requireUser(t, want, f.user(alice.ID))
+			f.requireSessions(alice.ID, at(time.Hour))
+			f.requireSessions(bob.ID, at(time.Hour), sessionOf(v1, v1))
 		})
 	}
 }
 
-func testRotateFailureChangesNothing(t *testing.T, mk maker) {
+func testRotateConflict(t *testing.T, mk maker) {
 	tests := []struct {
-		name string
-		next func(next, other store.RefreshToken) store.RefreshToken
+		name      string
+		next      func(next, other store.RefreshToken) store.RefreshToken
+		wantField string
 	}{
 		{"next reuses a digest", func(next, other store.RefreshToken) store.RefreshToken {
 			next.TokenHash = other.TokenHash
 			return next
-		}},
+		}, store.FieldTokenHash},
 		{"next reuses an id", func(next, other store.RefreshToken) store.RefreshToken {
 			next.ID = other.ID
 			return next
-		}},
+		}, store.FieldID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := mk(t)
 			alice := f.newUser("alice")
-			a1 := f.createToken(makeToken(alice, "A", "a1", at(0)))
-			other := f.createToken(makeToken(alice, "B", "b1", at(0)))
+			a1 := f.login(makeToken(alice, "A", "a1", at(0)))
+			other := f.login(makeToken(alice, "B", "b1", at(0)))
 			next := makeToken(alice, "A", "a2", at(time.Hour))
 
-			_, err := f.s.RotateRefreshToken(f.ctx, a1.TokenHash, tt.next(next, other), at(time.Hour))
-			require.Error(t, err, "a rotation whose next token collides")
-			requireToken(t, a1, f.token(a1.TokenHash))
-			requireToken(t, other, f.token(other.TokenHash))
+			err := f.s.RotateRefreshToken(f.ctx, a1.TokenHash, tt.next(next, other), at(time.Hour))
+			requireConflict(t, err, tt.wantField)
+			f.requireSessions(alice.ID, at(time.Hour), sessionOf(a1, a1), sessionOf(other, other))
 			f.rotate(a1, next, at(time.Hour)) // the failed attempt left a1 usable
+			f.requireRotates(other, at(time.Hour))
 		})
 	}
+}
+
+// testSessionEnd: however often it is refreshed, a session ends at its
+// absolute end.
+func testSessionEnd(t *testing.T, mk maker) {
+	f := mk(t)
+	alice := f.newUser("alice")
+	end := at(36 * time.Hour)
+	a1 := makeToken(alice, "A", "a1", at(0))
+	a1.SessionExpiresAt = end
+	a1 = f.login(a1)
+
+	// A rotation well before the end keeps the next token's expiry.
+	a2 := makeToken(alice, "A", "a2", at(time.Hour))
+	a2.SessionExpiresAt = at(1000 * time.Hour) // ignored: the session's end is carried
+	a2 = f.rotate(a1, a2, at(time.Hour))
+	require.True(t, a2.ExpiresAt.Equal(at(25*time.Hour)))
+	f.requireSessions(alice.ID, at(time.Hour), sessionOf(a1, a2))
+
+	// Near the end, the next token expires at the end, not a day later.
+	a3 := f.rotate(a2, makeToken(alice, "A", "a3", at(20*time.Hour)), at(20*time.Hour))
+	require.True(t, a3.ExpiresAt.Equal(end))
+	f.requireSessions(alice.ID, at(20*time.Hour), sessionOf(a1, a3))
+
+	// One microsecond before the end a rotation still works, and its token
+	// expires at the end too.
+	a4 := f.rotate(a3, makeToken(alice, "A", "a4", end.Add(-time.Microsecond)), end.Add(-time.Microsecond))
+	require.True(t, a4.ExpiresAt.Equal(end))
+	f.requireSessions(alice.ID, end.Add(-time.Microsecond), sessionOf(a1, a4))
+
+	// At the end the session is over.
+	f.requireSessions(alice.ID, end)
+	_, err := f.s.UserWithSession(f.ctx, alice.ID, a1.FamilyID, end)
+	require.ErrorIs(t, err, store.ErrSessionEnded)
+	f.requireAbsent(a4, end)
+	next := makeToken(alice, "A", "a5", end)
+	require.ErrorIs(t, f.s.RotateRefreshToken(f.ctx, a4.TokenHash, next, end), store.ErrNotFound)
+	f.requireAbsent(next, end.Add(-time.Microsecond))
 }
 
 func testRevokeFamily(t *testing.T, mk maker) {
 	f := mk(t)
 	alice, bob := f.newUser("alice"), f.newUser("bob")
-	a1 := f.createToken(makeToken(alice, "A", "a1", at(0)))
+	a1 := f.login(makeToken(alice, "A", "a1", at(0)))
 	a2 := f.rotate(a1, makeToken(alice, "A", "a2", at(time.Hour)), at(time.Hour))
-	b1 := f.createToken(makeToken(alice, "B", "b1", at(0)))
-	v1 := f.createToken(makeToken(bob, "V", "v1", at(0)))
-	rotatedA1 := f.token(a1.TokenHash)
+	b1 := f.login(makeToken(alice, "B", "b1", at(0)))
+	v1 := f.login(makeToken(bob, "V", "v1", at(0)))
+	want := f.user(alice.ID)
 
 	require.NoError(t, f.s.RevokeFamily(f.ctx, alice.ID, a1.FamilyID, at(2*time.Hour)))
-	requireToken(t, rotatedA1, f.token(a1.TokenHash))
-	revokedA2 := a2
-	revokedA2.IsRevoked = true
-	requireToken(t, revokedA2, f.token(a2.TokenHash))
-	requireToken(t, b1, f.token(b1.TokenHash))
-	requireToken(t, v1, f.token(v1.TokenHash))
+	f.requireSessions(alice.ID, at(2*time.Hour), sessionOf(b1, b1))
+	f.requireSessions(bob.ID, at(2*time.Hour), sessionOf(v1, v1))
+	requireUser(t, want, f.user(alice.ID)) // TokensValidAfter is not moved
 
 	err := f.s.RevokeFamily(f.ctx, alice.ID, a1.FamilyID, at(2*time.Hour))
 	require.ErrorIs(t, err, store.ErrNotFound, "a family already revoked")
-	requireUser(t, alice, f.user(alice.ID))
+	f.requireEnded(a2, at(2*time.Hour))
+	f.requireRotates(b1, at(2*time.Hour))
+	f.requireRotates(v1, at(2*time.Hour))
 }
 
 func testRevokeFamilyNotFound(t *testing.T, mk maker) {
 	tests := []struct {
 		name      string
 		call      func(f *fixture, alice, bob store.User) error
-		unchanged bool // every token must be left as it was
+		unchanged bool // every session must be left as it was
 	}{
 		{"family of another user", func(f *fixture, alice, bob store.User) error {
 			return f.s.RevokeFamily(f.ctx, alice.ID, familyID(bob, "V"), at(time.Hour))
@@ -337,13 +463,15 @@ func testRevokeFamilyNotFound(t *testing.T, mk maker) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := mk(t)
 			alice, bob := f.newUser("alice"), f.newUser("bob")
-			a1 := f.createToken(makeToken(alice, "A", "a1", at(0)))
-			v1 := f.createToken(makeToken(bob, "V", "v1", at(0)))
+			a1 := f.login(makeToken(alice, "A", "a1", at(0)))
+			v1 := f.login(makeToken(bob, "V", "v1", at(0)))
 
 			require.ErrorIs(t, tt.call(f, alice, bob), store.ErrNotFound)
 			if tt.unchanged {
-				requireToken(t, a1, f.token(a1.TokenHash))
-				requireToken(t, v1, f.token(v1.TokenHash))
+				f.requireSessions(alice.ID, at(time.Hour), sessionOf(a1, a1))
+				f.requireSessions(bob.ID, at(time.Hour), sessionOf(v1, v1))
+				f.requireRotates(a1, at(time.Hour))
+				f.requireRotates(v1, at(time.Hour))
 			}
 		})
 	}
@@ -353,80 +481,66 @@ func testRevokeAllSessions(t *testing.T, mk maker) {
 	f := mk(t)
 	alice, bob := f.newUser("alice"), f.newUser("bob")
 	carol := f.newUser("carol") // no tokens at all
-	a1 := f.createToken(makeToken(alice, "A", "a1", at(0)))
+	a1 := f.login(makeToken(alice, "A", "a1", at(0)))
 	a2 := f.rotate(a1, makeToken(alice, "A", "a2", at(time.Hour)), at(time.Hour))
-	b1 := f.createToken(makeToken(alice, "B", "b1", at(0)))
-	v1 := f.createToken(makeToken(bob, "V", "v1", at(0)))
-	before := map[string]store.RefreshToken{}
-	for _, tok := range []store.RefreshToken{a1, a2, b1} {
-		before[tok.ID] = f.token(tok.TokenHash)
-	}
+	b1 := f.login(makeToken(alice, "B", "b1", at(0)))
+	v1 := f.login(makeToken(bob, "V", "v1", at(0)))
+	wantAlice, wantBob := f.user(alice.ID), f.user(bob.ID)
 
 	when := at(3 * time.Hour)
 	require.NoError(t, f.s.RevokeAllSessions(f.ctx, alice.ID, when))
-	wantAlice := alice
 	wantAlice.TokensValidAfter = when // and nothing else changes
 	requireUser(t, wantAlice, f.user(alice.ID))
-	for _, tok := range []store.RefreshToken{a1, a2, b1} {
-		w := before[tok.ID]
-		w.IsRevoked = true
-		requireToken(t, w, f.token(tok.TokenHash))
-	}
-	sessions, err := f.s.Sessions(f.ctx, alice.ID, when)
-	require.NoError(t, err)
-	require.Empty(t, sessions)
-	requireUser(t, bob, f.user(bob.ID))
-	requireToken(t, v1, f.token(v1.TokenHash))
+	f.requireSessions(alice.ID, when)
+	f.requireEnded(a2, when)
+	f.requireEnded(b1, when)
+	requireUser(t, wantBob, f.user(bob.ID))
+	f.requireSessions(bob.ID, when, sessionOf(v1, v1))
 
 	require.NoError(t, f.s.RevokeAllSessions(f.ctx, carol.ID, when), "a user without sessions")
 	wantCarol := carol
 	wantCarol.TokensValidAfter = when
 	requireUser(t, wantCarol, f.user(carol.ID))
+	f.requireRotates(v1, when)
 }
 
 func testSessions(t *testing.T, mk maker) {
 	f := mk(t)
 	alice, bob := f.newUser("alice"), f.newUser("bob")
 	// Family B is inserted first but began later than family A.
-	b1 := f.createToken(makeToken(alice, "B", "b1", at(time.Hour)))
+	b1 := f.login(makeToken(alice, "B", "b1", at(time.Hour)))
 	a1 := makeToken(alice, "A", "a1", at(0))
 	a1.DeviceName, a1.DeviceType = "Laptop", "desktop"
-	f.createToken(a1)
+	a1 = f.login(a1)
 	a2 := makeToken(alice, "A", "a2", at(2*time.Hour))
 	a2.IPAddress, a2.UserAgent = "198.51.100.2", "browser/a2"
 	a2 = f.rotate(a1, a2, at(2*time.Hour))
-	c1 := f.createToken(makeToken(alice, "C", "c1", at(30*time.Minute)))
+	c1 := f.login(makeToken(alice, "C", "c1", at(30*time.Minute)))
 	require.NoError(t, f.s.RevokeFamily(f.ctx, alice.ID, c1.FamilyID, at(time.Hour)))
-	f.createToken(makeToken(alice, "D", "d1", at(-30*time.Hour))) // expired at(-6h)
+	f.login(makeToken(alice, "D", "d1", at(-30*time.Hour))) // expired at(-6h)
 	e1 := makeToken(alice, "E", "e1", at(-time.Hour))
 	e1.ExpiresAt = at(3 * time.Hour) // expires exactly when listed
-	f.createToken(e1)
+	e1 = f.login(e1)
 	// Family G began first; its ID sorts last, so listing by ID is caught.
-	g1 := f.createToken(makeToken(alice, "G", "g1", at(-2*time.Hour)))
+	g1 := f.login(makeToken(alice, "G", "g1", at(-2*time.Hour)))
 	require.Greater(t, g1.FamilyID, b1.FamilyID)
 	require.Greater(t, b1.FamilyID, a1.FamilyID)
-	f.createToken(makeToken(bob, "V", "v1", at(0)))
+	f.login(makeToken(bob, "V", "v1", at(0)))
 
-	got, err := f.s.Sessions(f.ctx, alice.ID, at(3*time.Hour))
-	require.NoError(t, err)
-	requireSessions(t, []store.Session{sessionOf(g1, g1), sessionOf(a1, a2), sessionOf(b1, b1)}, got)
-
+	f.requireSessions(alice.ID, at(3*time.Hour), sessionOf(g1, g1), sessionOf(a1, a2), sessionOf(b1, b1))
 	// One microsecond earlier, family E is still active.
-	got, err = f.s.Sessions(f.ctx, alice.ID, at(3*time.Hour-time.Microsecond))
-	require.NoError(t, err)
-	requireSessions(t, []store.Session{sessionOf(g1, g1), sessionOf(e1, e1), sessionOf(a1, a2), sessionOf(b1, b1)}, got)
+	f.requireSessions(alice.ID, at(3*time.Hour-time.Microsecond),
+		sessionOf(g1, g1), sessionOf(e1, e1), sessionOf(a1, a2), sessionOf(b1, b1))
 }
 
 func testSessionsEmpty(t *testing.T, mk maker) {
 	f := mk(t)
 	alice := f.newUser("alice")
-	got, err := f.s.Sessions(f.ctx, alice.ID, at(0))
-	require.NoError(t, err)
-	require.Empty(t, got)
+	f.requireSessions(alice.ID, at(0))
 }
 
-// testRevocationMomentsIncrease checks that SetPassword and
-// RevokeAllSessions record store.NextRevocation: two revocations in one
+// testRevocationMomentsIncrease checks that SetPassword, RevokeAllSessions
+// and a disabling record store.NextRevocation: two revocations in one
 // second record moments a second apart, so a token dated at the first does
 // not survive the second.
 func testRevocationMomentsIncrease(t *testing.T, mk maker) {
@@ -437,13 +551,18 @@ func testRevocationMomentsIncrease(t *testing.T, mk maker) {
 	require.True(t, first.Equal(f.user(alice.ID).TokensValidAfter), "the first revocation records its moment")
 
 	require.NoError(t, f.s.RevokeAllSessions(f.ctx, alice.ID, first))
-	assert.True(t, first.Add(time.Second).Equal(f.user(alice.ID).TokensValidAfter), "a second revocation at the same moment records one second later")
+	require.True(t, first.Add(time.Second).Equal(f.user(alice.ID).TokensValidAfter),
+		"a second revocation at the same moment records one second later")
 
-	hash := "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$" + digest("again")[:43]
-	require.NoError(t, f.s.SetPassword(f.ctx, alice.ID, hash, first.Add(time.Second), ""))
-	assert.True(t, first.Add(2*time.Second).Equal(f.user(alice.ID).TokensValidAfter), "SetPassword moves on from the last revocation too")
+	require.NoError(t, f.s.SetPassword(f.ctx, alice.ID, alice.HashedPassword, hash("again"), first.Add(time.Second), ""))
+	require.True(t, first.Add(2*time.Second).Equal(f.user(alice.ID).TokensValidAfter),
+		"SetPassword moves on from the last revocation too")
+
+	require.NoError(t, f.s.SetActive(f.ctx, alice.ID, false, first.Add(2*time.Second)))
+	require.True(t, first.Add(3*time.Second).Equal(f.user(alice.ID).TokensValidAfter),
+		"a disabling moves on from the last revocation too")
 
 	later := first.Add(time.Hour)
 	require.NoError(t, f.s.RevokeAllSessions(f.ctx, alice.ID, later))
-	assert.True(t, later.Equal(f.user(alice.ID).TokensValidAfter), "a later revocation records its own moment")
+	require.True(t, later.Equal(f.user(alice.ID).TokensValidAfter), "a later revocation records its own moment")
 }

@@ -2,7 +2,7 @@
 -- Times are timestamptz; usernames and emails are unique through their folded
 -- form (store.Fold), computed by the application.
 
-CREATE TABLE users (
+CREATE TABLE {p}users (
     id                 TEXT        PRIMARY KEY,
     username           TEXT        NOT NULL,
     username_folded    TEXT        NOT NULL,
@@ -18,13 +18,13 @@ CREATE TABLE users (
     tokens_valid_after TIMESTAMPTZ
 );
 
-CREATE UNIQUE INDEX users_username_folded_key ON users (username_folded);
-CREATE UNIQUE INDEX users_email_folded_key ON users (email_folded);
+CREATE UNIQUE INDEX {p}users_username_folded_key ON {p}users (username_folded);
+CREATE UNIQUE INDEX {p}users_email_folded_key ON {p}users (email_folded);
 
 -- token holds the SHA-256 digest of a refresh token, never the token.
-CREATE TABLE refresh_tokens (
+CREATE TABLE {p}refresh_tokens (
     id           TEXT        PRIMARY KEY,
-    user_id      TEXT        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id      TEXT        NOT NULL REFERENCES {p}users (id) ON DELETE CASCADE,
     token        TEXT        NOT NULL,
     family_id    TEXT        NOT NULL,
     expires_at   TIMESTAMPTZ NOT NULL,
@@ -38,15 +38,15 @@ CREATE TABLE refresh_tokens (
     last_used_at TIMESTAMPTZ NOT NULL
 );
 
-CREATE UNIQUE INDEX refresh_tokens_token_key ON refresh_tokens (token);
-CREATE INDEX refresh_tokens_user_family_idx ON refresh_tokens (user_id, family_id);
-CREATE INDEX refresh_tokens_user_active_idx ON refresh_tokens (user_id) WHERE NOT is_revoked;
-CREATE INDEX refresh_tokens_expires_at_idx ON refresh_tokens (expires_at);
+CREATE UNIQUE INDEX {p}refresh_tokens_token_key ON {p}refresh_tokens (token);
+CREATE INDEX {p}refresh_tokens_user_family_idx ON {p}refresh_tokens (user_id, family_id);
+CREATE INDEX {p}refresh_tokens_user_active_idx ON {p}refresh_tokens (user_id) WHERE NOT is_revoked;
+CREATE INDEX {p}refresh_tokens_expires_at_idx ON {p}refresh_tokens (expires_at);
 
 -- code holds a keyed digest (HMAC) of a verification code, never the code.
-CREATE TABLE verification_codes (
+CREATE TABLE {p}verification_codes (
     id         TEXT        PRIMARY KEY,
-    user_id    TEXT        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id    TEXT        NOT NULL REFERENCES {p}users (id) ON DELETE CASCADE,
     code       TEXT        NOT NULL,
     code_type  TEXT        NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
@@ -55,5 +55,5 @@ CREATE TABLE verification_codes (
     created_at TIMESTAMPTZ NOT NULL
 );
 
-CREATE INDEX verification_codes_user_type_idx ON verification_codes (user_id, code_type, created_at);
-CREATE INDEX verification_codes_expires_at_idx ON verification_codes (expires_at);
+CREATE INDEX {p}verification_codes_user_type_idx ON {p}verification_codes (user_id, code_type, created_at);
+CREATE INDEX {p}verification_codes_expires_at_idx ON {p}verification_codes (expires_at);
