@@ -97,6 +97,23 @@ func TestAsyncRetriesTemporaryFailures(t *testing.T) {
 	assert.NotContains(t, logs.String(), "042137", "the body holds the code and is never logged")
 }
 
+func TestAsyncRetriesErrorsMarkedTemporary(t *testing.T) {
+	// An application's own Mailer marks its failures with Temporary.
+	next := &scripted{script: []error{
+		fmt.Errorf("mail API: %w", apiError{temporary: true}),
+		nil,
+	}}
+	clock := new(fakeClock)
+	logger, _ := testLogger()
+	a := mailer.NewAsync(next, mailer.AsyncConfig{After: clock.After, Logger: logger})
+
+	require.NoError(t, a.Send(t.Context(), testMessage))
+	shutdown(t, a)
+
+	assert.Equal(t, 2, next.Attempts())
+	assert.Equal(t, []mailer.Message{testMessage}, next.Recorder.Messages())
+}
+
 func TestAsyncGivesUpAfterMaxAttempts(t *testing.T) {
 	next := &scripted{script: []error{errGreylisted, errGreylisted, errGreylisted, errGreylisted}}
 	clock := new(fakeClock)

@@ -85,9 +85,19 @@ func (e *ConfigError) Unwrap() []error { return []error{ErrInvalidConfig, e.Err}
 // IsTemporary reports whether err is worth retrying later: a 4xx
 // [*SMTPError], a timeout (a net.Error whose Timeout is true, which includes
 // context.DeadlineExceeded), a refused, reset or broken connection, an
-// unexpected end of the connection, or a temporary DNS failure. A 5xx reply,
-// [ErrHeaderInjection], [ErrInvalidAddress], a configuration or TLS error,
-// context.Canceled and nil are not temporary.
+// unexpected end of the connection, a temporary DNS failure, or an error
+// that says so itself. A 5xx reply, [ErrHeaderInjection],
+// [ErrInvalidAddress], a configuration or TLS error, context.Canceled and
+// nil are not temporary.
+//
+// An error says so itself with a method Temporary() bool: when none of the
+// cases above decides, the first error in err's chain that has that method
+// (as errors.As finds it) answers. So a [Mailer] of the application's own,
+// such as one calling an HTTP mail API, has its failures retried by [Async]
+// by returning (or wrapping) an error whose Temporary returns true. An
+// [*SMTPError] in the chain and context.Canceled decide first whatever that
+// method answers, and a Temporary that returns false does not make a
+// timeout or a dropped connection permanent.
 func IsTemporary(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
@@ -95,8 +105,8 @@ func IsTemporary(err error) bool {
 	if smtpErr, ok := errors.AsType[*SMTPError](err); ok {
 		return smtpErr.Temporary()
 	}
-	if dnsErr, ok := errors.AsType[*net.DNSError](err); ok {
-		return dnsErr.IsTemporary || dnsErr.IsTimeout
+	if dnsErr, ok := errors.AsType[*net.DNSError](err); ok && (dnsErr.IsTemporary || dnsErr.IsTimeout) {
+		return true
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return true
@@ -112,5 +122,14 @@ func IsTemporary(err error) bool {
 			return true
 		}
 	}
+	if t, ok := errors.AsType[temporary](err); ok {
+		return t.Temporary()
+	}
 	return false
+}
+
+// temporary is an error that tells whether it is temporary.
+type temporary interface {
+	error
+	Temporary() bool
 }
