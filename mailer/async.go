@@ -1,7 +1,9 @@
 package mailer
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -10,20 +12,32 @@ import (
 )
 
 // AsyncConfig configures [NewAsync]. The zero value gives the defaults.
+//
+// In every field, zero means the default the field's comment gives. A
+// negative value turns the feature off where the comment says it can be
+// turned off; everywhere else [NewAsync] refuses it with a [*ConfigError].
 type AsyncConfig struct {
-	// QueueSize is how many messages may wait; 0 means 256.
+	// QueueSize is how many messages may wait for a worker; 0 means 256.
+	// It cannot be turned off: a negative value is an error.
 	QueueSize int
-	// Workers is how many messages are sent at once; 0 means 2.
+	// Workers is how many messages are sent at once; 0 means 2. A negative
+	// value is an error.
 	Workers int
 	// MaxAttempts is how many times a message is tried, the first time
-	// included; 0 means 5, and 1 means no retry.
+	// included; 0 means 5, and 1 means no retry. A negative value is an
+	// error.
 	MaxAttempts int
 	// Backoff is the wait before the first retry, doubled before each of the
-	// following ones up to MaxBackoff; 0 means 1 s.
+	// following ones up to MaxBackoff; 0 means 1 s. A negative value is an
+	// error.
 	Backoff time.Duration
-	// MaxBackoff caps the wait between two attempts; 0 means 1 min.
+	// MaxBackoff caps the wait between two attempts, the first one included;
+	// 0 means 1 min. A negative value is an error.
 	MaxBackoff time.Duration
-	// SendTimeout bounds each attempt; 0 means 30 s.
+	// SendTimeout bounds each attempt; 0 means 30 s. A negative value turns
+	// the bound off: an attempt then lasts as long as the Mailer lets it
+	// (SMTP has its own [SMTPConfig.Timeout]), and [Async.Shutdown] still
+	// cancels it when its ctx ends.
 	SendTimeout time.Duration
 	// Logger receives the failures; nil means slog.Default(). Records carry
 	// the recipient, the subject, the attempt and the error, never the body
@@ -69,35 +83,40 @@ type job struct {
 }
 
 // NewAsync starts cfg.Workers goroutines that send through next and returns
-// the Async that feeds them. It panics if next is nil, a programming error
-// caught at construction. Call [Async.Shutdown] to stop the workers.
-func NewAsync(next Mailer, cfg AsyncConfig) *Async {
+// the Async that feeds them. Call [Async.Shutdown] to stop the workers.
+//
+// NewAsync returns [ErrNilMailer] when next is nil, and a [*ConfigError]
+// (matching [ErrInvalidConfig]) naming the field when a field of cfg that
+// cannot be turned off is negative; it starts no goroutine then.
+func NewAsync(next Mailer, cfg AsyncConfig) (*Async, error) {
 	if next == nil {
-		panic("mailer: NewAsync with a nil Mailer")
+		return nil, ErrNilMailer
 	}
-	orDefault := func(v, def int) int {
-		if v <= 0 {
-			return def
+	for _, f := range []struct {
+		name     string
+		negative bool
+	}{
+		{"QueueSize", cfg.QueueSize < 0},
+		{"Workers", cfg.Workers < 0},
+		{"MaxAttempts", cfg.MaxAttempts < 0},
+		{"Backoff", cfg.Backoff < 0},
+		{"MaxBackoff", cfg.MaxBackoff < 0},
+	} {
+		if f.negative {
+			return nil, &ConfigError{Config: "AsyncConfig", Field: f.name, Err: errors.New("negative")}
 		}
-		return v
-	}
-	orDefaultDuration := func(v, def time.Duration) time.Duration {
-		if v <= 0 {
-			return def
-		}
-		return v
 	}
 	a := &Async{
 		next:        next,
-		maxAttempts: orDefault(cfg.MaxAttempts, 5),
-		backoff:     orDefaultDuration(cfg.Backoff, time.Second),
-		maxBackoff:  orDefaultDuration(cfg.MaxBackoff, time.Minute),
-		sendTimeout: orDefaultDuration(cfg.SendTimeout, 30*time.Second),
+		maxAttempts: cmp.Or(cfg.MaxAttempts, 5),
+		maxBackoff:  cmp.Or(cfg.MaxBackoff, time.Minute),
+		sendTimeout: cmp.Or(cfg.SendTimeout, 30*time.Second),
 		log:         cfg.Logger,
 		after:       cfg.After,
-		queue:       make(chan job, orDefault(cfg.QueueSize, 256)),
+		queue:       make(chan job, cmp.Or(cfg.QueueSize, 256)),
 		done:        make(chan struct{}),
 	}
+	a.backoff = min(cmp.Or(cfg.Backoff, time.Second), a.maxBackoff)
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -107,14 +126,14 @@ func NewAsync(next Mailer, cfg AsyncConfig) *Async {
 	a.abort, a.stop = context.WithCancel(context.Background())
 
 	var wg sync.WaitGroup
-	for range orDefault(cfg.Workers, 2) {
+	for range cmp.Or(cfg.Workers, 2) {
 		wg.Go(a.work)
 	}
 	go func() {
 		wg.Wait()
 		close(a.done)
 	}()
-	return a
+	return a, nil
 }
 
 // Send enqueues m and returns at once; the delivery uses ctx's values but
@@ -224,7 +243,13 @@ func (a *Async) deliver(j job) bool {
 }
 
 func (a *Async) attempt(j job) error {
-	ctx, cancel := context.WithTimeout(j.ctx, a.sendTimeout)
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if a.sendTimeout > 0 {
+		ctx, cancel = context.WithTimeout(j.ctx, a.sendTimeout)
+	} else {
+		ctx, cancel = context.WithCancel(j.ctx) // so that Shutdown can cancel it
+	}
 	defer cancel()
 	stop := context.AfterFunc(a.abort, cancel)
 	defer stop()

@@ -76,6 +76,13 @@ var (
 	errNoSuchUser = &mailer.SMTPError{Code: 550, Message: "no such user", Op: "rcpt"}
 )
 
+func newAsync(tb testing.TB, next mailer.Mailer, cfg mailer.AsyncConfig) *mailer.Async {
+	tb.Helper()
+	a, err := mailer.NewAsync(next, cfg)
+	require.NoError(tb, err)
+	return a
+}
+
 func shutdown(tb testing.TB, a *mailer.Async) {
 	tb.Helper()
 	require.NoError(tb, a.Shutdown(tb.Context()))
@@ -85,7 +92,7 @@ func TestAsyncRetriesTemporaryFailures(t *testing.T) {
 	next := &scripted{script: []error{errGreylisted, context.DeadlineExceeded, nil}}
 	clock := new(fakeClock)
 	logger, logs := testLogger()
-	a := mailer.NewAsync(next, mailer.AsyncConfig{After: clock.After, Logger: logger})
+	a := newAsync(t, next, mailer.AsyncConfig{After: clock.After, Logger: logger})
 
 	require.NoError(t, a.Send(t.Context(), testMessage))
 	shutdown(t, a)
@@ -105,7 +112,7 @@ func TestAsyncRetriesErrorsMarkedTemporary(t *testing.T) {
 	}}
 	clock := new(fakeClock)
 	logger, _ := testLogger()
-	a := mailer.NewAsync(next, mailer.AsyncConfig{After: clock.After, Logger: logger})
+	a := newAsync(t, next, mailer.AsyncConfig{After: clock.After, Logger: logger})
 
 	require.NoError(t, a.Send(t.Context(), testMessage))
 	shutdown(t, a)
@@ -118,7 +125,7 @@ func TestAsyncGivesUpAfterMaxAttempts(t *testing.T) {
 	next := &scripted{script: []error{errGreylisted, errGreylisted, errGreylisted, errGreylisted}}
 	clock := new(fakeClock)
 	logger, logs := testLogger()
-	a := mailer.NewAsync(next, mailer.AsyncConfig{
+	a := newAsync(t, next, mailer.AsyncConfig{
 		MaxAttempts: 4,
 		Backoff:     time.Second,
 		MaxBackoff:  3 * time.Second,
@@ -141,7 +148,7 @@ func TestAsyncDropsPermanentFailures(t *testing.T) {
 	next := &scripted{script: []error{errNoSuchUser}}
 	clock := new(fakeClock)
 	logger, logs := testLogger()
-	a := mailer.NewAsync(next, mailer.AsyncConfig{After: clock.After, Logger: logger})
+	a := newAsync(t, next, mailer.AsyncConfig{After: clock.After, Logger: logger})
 
 	require.NoError(t, a.Send(t.Context(), testMessage))
 	shutdown(t, a)
@@ -166,7 +173,7 @@ func TestAsyncQueueFull(t *testing.T) {
 		return nil
 	})
 	logger, logs := testLogger()
-	a := mailer.NewAsync(next, mailer.AsyncConfig{QueueSize: 1, Workers: 1, Logger: logger})
+	a := newAsync(t, next, mailer.AsyncConfig{QueueSize: 1, Workers: 1, Logger: logger})
 
 	require.NoError(t, a.Send(t.Context(), testMessage))
 	<-started                                            // the worker holds the first message
@@ -183,7 +190,7 @@ func TestAsyncQueueFull(t *testing.T) {
 
 func TestAsyncShutdownDrains(t *testing.T) {
 	rec := new(mailer.Recorder)
-	a := mailer.NewAsync(rec, mailer.AsyncConfig{Workers: 3})
+	a := newAsync(t, rec, mailer.AsyncConfig{Workers: 3})
 	const n = 20
 	for i := range n {
 		m := testMessage
@@ -207,7 +214,7 @@ func TestAsyncShutdownDeadline(t *testing.T) {
 			return ctx.Err()
 		})
 		logger, logs := testLogger()
-		a := mailer.NewAsync(next, mailer.AsyncConfig{Workers: 1, Logger: logger, After: never})
+		a := newAsync(t, next, mailer.AsyncConfig{Workers: 1, Logger: logger, After: never})
 		for range 3 {
 			require.NoError(t, a.Send(t.Context(), testMessage))
 		}
@@ -228,7 +235,7 @@ func TestAsyncShutdownDeadline(t *testing.T) {
 			return errGreylisted
 		})
 		logger, _ := testLogger()
-		a := mailer.NewAsync(next, mailer.AsyncConfig{Logger: logger, After: never})
+		a := newAsync(t, next, mailer.AsyncConfig{Logger: logger, After: never})
 		require.NoError(t, a.Send(t.Context(), testMessage))
 		<-attempted
 
@@ -254,7 +261,7 @@ func TestAsyncDetachesFromCallerContext(t *testing.T) {
 		got <- seen{ctx.Value(ctxKey{}), ctx.Err(), ok}
 		return nil
 	})
-	a := mailer.NewAsync(next, mailer.AsyncConfig{})
+	a := newAsync(t, next, mailer.AsyncConfig{})
 
 	// The request is over (its ctx canceled) before the worker sends.
 	ctx, cancel := context.WithCancel(context.WithValue(t.Context(), ctxKey{}, "request-id"))
@@ -268,12 +275,14 @@ func TestAsyncDetachesFromCallerContext(t *testing.T) {
 }
 
 func TestNewAsyncNilMailer(t *testing.T) {
-	assert.Panics(t, func() { mailer.NewAsync(nil, mailer.AsyncConfig{}) })
+	a, err := mailer.NewAsync(nil, mailer.AsyncConfig{})
+	require.ErrorIs(t, err, mailer.ErrNilMailer)
+	assert.Nil(t, a)
 }
 
 func TestAsyncConcurrentSends(t *testing.T) {
 	rec := new(mailer.Recorder)
-	a := mailer.NewAsync(rec, mailer.AsyncConfig{QueueSize: 1000})
+	a := newAsync(t, rec, mailer.AsyncConfig{QueueSize: 1000})
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() { assert.NoError(t, a.Send(context.Background(), testMessage)) })

@@ -22,7 +22,7 @@ var (
 	ErrInvalidAddress = errors.New("mailer: invalid email address")
 
 	// ErrInvalidConfig is matched by every [*ConfigError] returned by
-	// [NewSMTP].
+	// [NewSMTP] and [NewAsync].
 	ErrInvalidConfig = errors.New("mailer: invalid configuration")
 
 	// ErrNoSTARTTLS is returned by [SMTP.Send] when TLS is required (the
@@ -38,6 +38,10 @@ var (
 	// ErrQueueFull is returned by [Async.Send] when its queue holds
 	// [AsyncConfig.QueueSize] messages. The message is dropped (and logged).
 	ErrQueueFull = errors.New("mailer: queue full")
+
+	// ErrNilMailer is returned by [NewAsync] when the Mailer it should send
+	// through is nil.
+	ErrNilMailer = errors.New("mailer: nil Mailer")
 
 	// ErrClosed is returned by [Async.Send] after [Async.Shutdown] began.
 	ErrClosed = errors.New("mailer: closed")
@@ -67,16 +71,22 @@ func (e *SMTPError) Error() string {
 // Temporary reports whether the code is a transient failure (4xx).
 func (e *SMTPError) Temporary() bool { return e.Code >= 400 && e.Code <= 499 }
 
-// ConfigError reports an invalid [SMTPConfig] field. It matches
-// [ErrInvalidConfig] with errors.Is, and Err as well, so a FromName holding a
-// line break matches [ErrHeaderInjection] too.
+// ConfigError reports an invalid field of [SMTPConfig] (from [NewSMTP]) or
+// [AsyncConfig] (from [NewAsync]). It matches [ErrInvalidConfig] with
+// errors.Is, and Err as well, so a FromName holding a line break matches
+// [ErrHeaderInjection] too.
 type ConfigError struct {
-	Field string // the SMTPConfig field, e.g. "Port"
-	Err   error  // what is wrong with it
+	Config string // the struct: "SMTPConfig" or "AsyncConfig"; empty means "SMTPConfig"
+	Field  string // the field, e.g. "Port"
+	Err    error  // what is wrong with it
 }
 
 func (e *ConfigError) Error() string {
-	return "mailer: invalid SMTPConfig." + e.Field + ": " + strings.TrimPrefix(e.Err.Error(), "mailer: ")
+	config := e.Config
+	if config == "" {
+		config = "SMTPConfig"
+	}
+	return "mailer: invalid " + config + "." + e.Field + ": " + strings.TrimPrefix(e.Err.Error(), "mailer: ")
 }
 
 // Unwrap returns [ErrInvalidConfig] and Err.

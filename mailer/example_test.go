@@ -152,7 +152,11 @@ func ExampleLoadTemplates() {
 
 func ExampleAsync() {
 	var rec mailer.Recorder
-	async := mailer.NewAsync(&rec, mailer.AsyncConfig{})
+	async, err := mailer.NewAsync(&rec, mailer.AsyncConfig{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	// In a handler: returns at once, the worker sends.
 	if err := async.Send(context.Background(), mailer.Message{To: "ada@example.org", Subject: "Welcome"}); err != nil {
