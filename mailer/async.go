@@ -40,8 +40,9 @@ type AsyncConfig struct {
 	// cancels it when its ctx ends.
 	SendTimeout time.Duration
 	// Logger receives the failures; nil means slog.Default(). Records carry
-	// the recipient, the subject, the attempt and the error, never the body
-	// (it holds codes).
+	// the recipient ("to"), the [Message.Kind] ("kind") and, for a failed
+	// attempt, its number ("attempt") and error ("error"); never the subject
+	// or the body, which a template may fill with a code.
 	Logger *slog.Logger
 	// After waits before a retry; nil means time.After. Tests set it so that
 	// nothing really sleeps.
@@ -157,7 +158,7 @@ func (a *Async) Send(ctx context.Context, m Message) error {
 	a.mu.Unlock()
 	if !queued {
 		a.log.ErrorContext(ctx, "mailer: queue full, email dropped",
-			slog.String("to", m.To), slog.String("subject", m.Subject))
+			slog.String("to", m.To), slog.String("kind", string(m.Kind)))
 		return ErrQueueFull
 	}
 	return nil
@@ -197,7 +198,7 @@ func (a *Async) work() {
 			a.pending.Add(-1)
 		} else {
 			a.log.WarnContext(j.ctx, "mailer: shutting down, email dropped",
-				slog.String("to", j.m.To), slog.String("subject", j.m.Subject))
+				slog.String("to", j.m.To), slog.String("kind", string(j.m.Kind)))
 		}
 	}
 }
@@ -219,7 +220,7 @@ func (a *Async) deliver(j job) bool {
 		}
 		attrs := []any{
 			slog.String("to", j.m.To),
-			slog.String("subject", j.m.Subject),
+			slog.String("kind", string(j.m.Kind)),
 			slog.Int("attempt", attempt),
 			slog.String("error", err.Error()),
 		}

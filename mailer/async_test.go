@@ -159,7 +159,7 @@ func TestAsyncDropsPermanentFailures(t *testing.T) {
 	assert.Contains(t, out, "level=ERROR")
 	assert.Contains(t, out, "permanent failure")
 	assert.Contains(t, out, "to=ada@example.org")
-	assert.Contains(t, out, `subject="Verify your email"`)
+	assert.NotContains(t, out, "Verify your email", "the subject is not logged")
 	assert.Contains(t, out, "550")
 	assert.NotContains(t, out, "042137")
 }
@@ -290,4 +290,54 @@ func TestAsyncConcurrentSends(t *testing.T) {
 	wg.Wait()
 	shutdown(t, a)
 	assert.Len(t, rec.Messages(), 50)
+}
+
+func TestAsyncLogsHoldNoCode(t *testing.T) {
+	// A template that puts the code in the subject.
+	dir := writeFiles(t, map[string]string{"verification.txt": `{{define "subject"}}Your code is {{.Code}}{{end}}`})
+	m := render(t, loadTemplates(t, dir), mailer.Verification, sample)
+	require.Equal(t, "Your code is 042137", m.Subject)
+
+	check := func(t *testing.T, out string, want ...string) {
+		t.Helper()
+		for _, w := range append(want, "to=ada@example.org", "kind=verification") {
+			assert.Contains(t, out, w)
+		}
+		assert.NotContains(t, out, "042137")
+		assert.NotContains(t, out, "Your code is")
+	}
+	t.Run("permanent failure", func(t *testing.T) {
+		logger, logs := testLogger()
+		a := newAsync(t, &scripted{script: []error{errNoSuchUser}}, mailer.AsyncConfig{Logger: logger})
+		require.NoError(t, a.Send(t.Context(), m))
+		shutdown(t, a)
+		check(t, logs.String(), "permanent failure", "attempt=1", "550")
+	})
+	t.Run("retry and giving up", func(t *testing.T) {
+		logger, logs := testLogger()
+		next := &scripted{script: []error{errGreylisted, errGreylisted}}
+		a := newAsync(t, next, mailer.AsyncConfig{Logger: logger, MaxAttempts: 2, After: new(fakeClock).After})
+		require.NoError(t, a.Send(t.Context(), m))
+		shutdown(t, a)
+		check(t, logs.String(), "will retry", "giving up", "attempt=2", "451")
+	})
+	t.Run("queue full", func(t *testing.T) {
+		logger, logs := testLogger()
+		a, _ := busyAsync(t, mailer.AsyncConfig{Logger: logger, QueueSize: 1})
+		require.NoError(t, a.Send(t.Context(), m))
+		require.ErrorIs(t, a.Send(t.Context(), m), mailer.ErrQueueFull)
+		check(t, logs.String(), "queue full")
+	})
+	t.Run("dropped at shutdown", func(t *testing.T) {
+		logger, logs := testLogger()
+		b := newBlocking()
+		a := newAsync(t, b, mailer.AsyncConfig{Logger: logger, Workers: 1})
+		require.NoError(t, a.Send(t.Context(), m))
+		require.NoError(t, a.Send(t.Context(), m))
+		receive(t, b.started, "first send")
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		require.ErrorIs(t, a.Shutdown(ctx), context.Canceled)
+		check(t, logs.String(), "shutting down, email dropped")
+	})
 }

@@ -155,7 +155,7 @@ func LoadTemplates(dir string) (*Templates, error) {
 }
 
 // Render returns the message of kind for the recipient to, rendered with
-// data. White space in the rendered subject, line breaks included, is
+// data, with [Message.Kind] set to kind. White space in the rendered subject, line breaks included, is
 // collapsed to single spaces, so a subject block may span lines and data
 // cannot add a header. Render returns [ErrUnknownKind] for a kind not
 // listed in [Kind], [ErrHeaderInjection] when the subject holds a NUL (from
@@ -174,6 +174,7 @@ func (t *Templates) Render(kind Kind, to string, data Data) (Message, error) {
 		return Message{}, fmt.Errorf("%w: Subject", ErrHeaderInjection)
 	}
 	m.To = to
+	m.Kind = kind
 	return m, nil
 }
 

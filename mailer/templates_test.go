@@ -59,6 +59,7 @@ func TestTemplatesDefaults(t *testing.T) {
 		t.Run(string(tt.kind), func(t *testing.T) {
 			m := render(t, tpl, tt.kind, sample)
 			assert.Equal(t, "ada@example.org", m.To)
+			assert.Equal(t, tt.kind, m.Kind)
 			assert.Equal(t, tt.wantSubject, m.Subject)
 			for _, body := range []string{m.Text, m.HTML} {
 				assert.Contains(t, body, "ada")
