@@ -47,8 +47,9 @@ var (
 	ErrClosed = errors.New("mailer: closed")
 
 	// ErrTemplate is matched by every template error: a parse or sample
-	// execution failure in [LoadTemplates] (the message names the file) and
-	// an execution failure in [Templates.Render].
+	// execution failure in [LoadTemplates] and [LoadTemplatesFS] (the
+	// message names the file) and an execution failure in
+	// [Templates.Render].
 	ErrTemplate = errors.New("mailer: template")
 
 	// ErrUnknownKind is returned by [Templates.Render] for a [Kind] it does

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"testing/fstest"
 	"time"
 
 	"github.com/forgeauth/forgeauth/mailer"
@@ -148,6 +149,43 @@ func ExampleLoadTemplates() {
 	}
 	fmt.Println(m.Subject)
 	// Output: ada, welcome aboard
+}
+
+func ExampleLoadTemplatesFS() {
+	// fsys is usually an embed.FS of the application's own templates:
+	//
+	//	//go:embed emails/*
+	//	var emails embed.FS
+	//	fsys, err := fs.Sub(emails, "emails")
+	//
+	// It may hold only some of the files; the others keep their defaults.
+	fsys := fstest.MapFS{
+		"password_reset.txt": {Data: []byte(`{{define "subject"}}{{.AppName}}: reset your password{{end -}}
+Your code: {{.Code}}
+`)},
+	}
+	tpl, err := mailer.LoadTemplatesFS(fsys)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	data := mailer.Data{AppName: "Example", Username: "ada", Code: "042137", ExpirationMinutes: 60}
+	for _, kind := range []mailer.Kind{mailer.PasswordReset, mailer.Verification} {
+		m, err := tpl.Render(kind, "ada@example.org", data)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%s: %q\n", m.Subject, strings.SplitN(m.Text, "\n", 2)[0])
+	}
+
+	// A broken file is an error at load, naming the file.
+	_, err = mailer.LoadTemplatesFS(fstest.MapFS{"welcome.html": {Data: []byte("<p>{{.Nmae}}</p>")}})
+	fmt.Println(errors.Is(err, mailer.ErrTemplate), strings.Contains(err.Error(), "welcome.html"))
+	// Output:
+	// Example: reset your password: "Your code: 042137"
+	// Verify your email: "Hi ada,"
+	// true true
 }
 
 func ExampleAsync() {

@@ -42,12 +42,12 @@ const subjectTemplate = "subject"
 //go:embed templates/*.txt templates/*.html
 var defaultTemplates embed.FS
 
-// sampleData is what LoadTemplates executes every template with, so that a
+// sampleData is what LoadTemplatesFS executes every template with, so that a
 // template that cannot render fails at start, not at the first email.
 var sampleData = Data{AppName: "Example", Username: "sample-user", Code: "123456", ExpirationMinutes: 60}
 
 // Templates renders the emails of each [Kind]. Create it with
-// [LoadTemplates]; it is then read-only and safe for concurrent use. The
+// [LoadTemplates] or [LoadTemplatesFS]; it is then read-only and safe for concurrent use. The
 // zero value holds no template: its Render returns [ErrUnknownKind].
 type Templates struct {
 	byKind map[Kind]kindTemplates
@@ -59,10 +59,35 @@ type kindTemplates struct {
 }
 
 // LoadTemplates returns the embedded default templates with, when dir is
-// not empty, the files of dir that carry a template name replacing the
-// defaults one by one: verification.txt, verification.html,
-// password_reset.txt, password_reset.html, welcome.txt and welcome.html.
-// Other files in dir are ignored.
+// not empty, the files of the directory dir replacing them: it is
+// [LoadTemplatesFS] of os.DirFS(dir), with the errors naming the files by
+// their path in dir. An empty dir gives the defaults alone.
+//
+// Besides the errors of LoadTemplatesFS, LoadTemplates returns an error
+// wrapping the fs error when dir cannot be read (such as fs.ErrNotExist
+// when it does not exist), and an error when dir is not a directory.
+func LoadTemplates(dir string) (*Templates, error) {
+	if dir == "" {
+		return LoadTemplatesFS(nil)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("mailer: template directory: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("mailer: template directory %s: not a directory", dir)
+	}
+	return loadTemplates(os.DirFS(dir), func(name string) string { return filepath.Join(dir, name) })
+}
+
+// LoadTemplatesFS returns the embedded default templates with the files
+// at the root of fsys that carry a template name replacing the defaults
+// one by one: verification.txt, verification.html, password_reset.txt,
+// password_reset.html, welcome.txt and welcome.html. A name missing from
+// fsys keeps its default, so fsys may hold only the files it changes;
+// other files in fsys are ignored. A nil fsys gives the defaults alone.
+// fsys may be an embed.FS (pass fs.Sub(efs, "emails") when the files are
+// in a directory of it), os.DirFS or fstest.MapFS.
 //
 // The .txt file is a text/template giving the plain-text body; its
 // {{define "subject"}} block gives the subject (the defaults are "Verify
@@ -72,22 +97,19 @@ type kindTemplates struct {
 // .html file is an html/template, so every value is escaped. Templates get
 // a [Data]; they must not build links from anything a request carried.
 //
-// LoadTemplates returns an error matching [ErrTemplate] and naming the file
-// when a file cannot be parsed or fails to execute with sample data, and
-// an error wrapping the fs error when dir or a file in it cannot be read.
-func LoadTemplates(dir string) (*Templates, error) {
-	var overrides fs.FS
-	if dir != "" {
-		info, err := os.Stat(dir)
-		if err != nil {
-			return nil, fmt.Errorf("mailer: template directory: %w", err)
-		}
-		if !info.IsDir() {
-			return nil, fmt.Errorf("mailer: template directory %s: not a directory", dir)
-		}
-		overrides = os.DirFS(dir)
-	}
-	// read returns the default source of name and the override's, if any.
+// LoadTemplatesFS returns an error matching [ErrTemplate] and naming the
+// file when a file cannot be parsed or fails to execute with sample data,
+// and an error naming the file and wrapping the fs error when a file
+// cannot be read for another reason than its absence.
+func LoadTemplatesFS(fsys fs.FS) (*Templates, error) {
+	return loadTemplates(fsys, func(name string) string { return name })
+}
+
+// loadTemplates is LoadTemplatesFS, with path giving the name of an
+// override file in errors.
+func loadTemplates(overrides fs.FS, path func(name string) string) (*Templates, error) {
+	// read returns the default source of name and the override's, if any,
+	// and the file that name then comes from.
 	read := func(name string) (def, override []byte, where string, err error) {
 		def, err = defaultTemplates.ReadFile("templates/" + name)
 		if err != nil {
@@ -101,9 +123,9 @@ func LoadTemplates(dir string) (*Templates, error) {
 		case errors.Is(err, fs.ErrNotExist):
 			return def, nil, name, nil
 		case err != nil:
-			return nil, nil, "", fmt.Errorf("mailer: template %s: %w", filepath.Join(dir, name), err)
+			return nil, nil, "", fmt.Errorf("mailer: template %s: %w", path(name), err)
 		}
-		return def, override, filepath.Join(dir, name), nil
+		return def, override, path(name), nil
 	}
 
 	t := &Templates{byKind: make(map[Kind]kindTemplates, len(kinds))}

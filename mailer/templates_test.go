@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -173,14 +174,72 @@ func TestTemplatesBrokenOverride(t *testing.T) {
 		{"html ambiguous context", "welcome.html", `<a href="{{.Username}}`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.name+"/directory", func(t *testing.T) {
 			dir := writeFiles(t, map[string]string{tt.file: tt.body})
 			tpl, err := mailer.LoadTemplates(dir)
 			require.ErrorIs(t, err, mailer.ErrTemplate)
 			assert.Nil(t, tpl)
 			assert.Contains(t, err.Error(), filepath.Join(dir, tt.file))
 		})
+		t.Run(tt.name+"/fs", func(t *testing.T) {
+			tpl, err := mailer.LoadTemplatesFS(fstest.MapFS{tt.file: {Data: []byte(tt.body)}})
+			require.ErrorIs(t, err, mailer.ErrTemplate)
+			assert.Nil(t, tpl)
+			assert.Contains(t, err.Error(), "mailer: template "+tt.file+":")
+		})
 	}
+}
+
+func TestTemplatesFS(t *testing.T) {
+	defaults := loadTemplates(t, "")
+
+	t.Run("nil gives the defaults", func(t *testing.T) {
+		tpl, err := mailer.LoadTemplatesFS(nil)
+		require.NoError(t, err)
+		for _, kind := range allKinds {
+			assert.Equal(t, render(t, defaults, kind, sample), render(t, tpl, kind, sample))
+		}
+	})
+	t.Run("partial override keeps the defaults for the rest", func(t *testing.T) {
+		tpl, err := mailer.LoadTemplatesFS(fstest.MapFS{
+			"password_reset.html":  {Data: []byte(`<p>Code {{.Code}}</p>`)},
+			"welcome.txt":          {Data: []byte(`{{define "subject"}}Hello {{.Username}}{{end}}`)},
+			"notes.md":             {Data: []byte("not a template")},
+			"sub/verification.txt": {Data: []byte("only files at the root count")},
+		})
+		require.NoError(t, err)
+		reset := render(t, tpl, mailer.PasswordReset, sample)
+		assert.Equal(t, "<p>Code 042137</p>", reset.HTML)
+		assert.Equal(t, render(t, defaults, mailer.PasswordReset, sample).Text, reset.Text, "password_reset.txt kept")
+		welcome := render(t, tpl, mailer.Welcome, sample)
+		assert.Equal(t, "Hello ada", welcome.Subject)
+		assert.Equal(t, render(t, defaults, mailer.Welcome, sample).Text, welcome.Text, "body kept")
+		assert.Equal(t, render(t, defaults, mailer.Verification, sample), render(t, tpl, mailer.Verification, sample))
+	})
+	t.Run("same as the directory loader", func(t *testing.T) {
+		files := map[string]string{
+			"verification.txt": `{{define "subject"}}Your {{.AppName}} code{{end}}Code: {{.Code}}`,
+			"welcome.html":     `<p>Hi {{.Username}}</p>`,
+		}
+		mapFS := fstest.MapFS{}
+		for name, body := range files {
+			mapFS[name] = &fstest.MapFile{Data: []byte(body)}
+		}
+		fromFS, err := mailer.LoadTemplatesFS(mapFS)
+		require.NoError(t, err)
+		fromDir := loadTemplates(t, writeFiles(t, files))
+		for _, kind := range allKinds {
+			assert.Equal(t, render(t, fromDir, kind, sample), render(t, fromFS, kind, sample))
+		}
+	})
+	t.Run("unreadable file", func(t *testing.T) {
+		// welcome.txt is a directory there: it exists but cannot be read.
+		_, err := mailer.LoadTemplatesFS(fstest.MapFS{"welcome.txt/x": {}})
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, mailer.ErrTemplate)
+		assert.NotErrorIs(t, err, fs.ErrNotExist)
+		assert.Contains(t, err.Error(), "mailer: template welcome.txt:")
+	})
 }
 
 func TestTemplatesBadDirectory(t *testing.T) {
