@@ -39,6 +39,10 @@ var kinds = [...]Kind{Verification, PasswordReset, Welcome}
 // subjectTemplate is the block of a .txt file that gives the subject.
 const subjectTemplate = "subject"
 
+// layoutFile defines the "layout" the default .html files share; it is
+// parsed into the set of every .html file, before the file itself.
+const layoutFile = "layout.html"
+
 //go:embed templates/*.txt templates/*.html
 var defaultTemplates embed.FS
 
@@ -97,6 +101,22 @@ func LoadTemplates(dir string) (*Templates, error) {
 // .html file is an html/template, so every value is escaped. Templates get
 // a [Data]; they must not build links from anything a request carried.
 //
+// The default .html files share a layout: the document, the page, the
+// card and the application's name at its top. It is the template
+// "layout", which executes the templates "title" (the document's title)
+// and "content" (what the card holds below the name) that each default
+// .html file defines before its one line {{template "layout" .}}. Every
+// .html file, default or override, can use these three templates, so an
+// override .html file can be either of:
+//
+//   - a whole document of its own, which ignores the layout;
+//   - {{define "title"}}…{{end}}{{define "content"}}…{{end}} alone (or
+//     "content" alone, to keep the default title), which keeps the default
+//     body and so puts the new content in the shared layout.
+//
+// The layout itself is not read from fsys: an application that wants
+// another one overrides the .html files whole.
+//
 // LoadTemplatesFS returns an error matching [ErrTemplate] and naming the
 // file when a file cannot be parsed or fails to execute with sample data,
 // and an error naming the file and wrapping the fs error when a file
@@ -128,6 +148,10 @@ func loadTemplates(overrides fs.FS, path func(name string) string) (*Templates, 
 		return def, override, path(name), nil
 	}
 
+	layout, err := defaultTemplates.ReadFile("templates/" + layoutFile)
+	if err != nil {
+		return nil, fmt.Errorf("mailer: embedded template %s: %w", layoutFile, err)
+	}
 	t := &Templates{byKind: make(map[Kind]kindTemplates, len(kinds))}
 	for _, kind := range kinds {
 		var kt kindTemplates
@@ -159,6 +183,9 @@ func loadTemplates(overrides fs.FS, path func(name string) string) (*Templates, 
 		}
 		where[name] = file
 		kt.html = htmltemplate.New(name).Option("missingkey=error")
+		if _, err := kt.html.New(layoutFile).Parse(string(layout)); err != nil {
+			return nil, fmt.Errorf("%w %s: %w", ErrTemplate, layoutFile, err)
+		}
 		if _, err := kt.html.Parse(string(def)); err != nil {
 			return nil, fmt.Errorf("%w %s: %w", ErrTemplate, name, err)
 		}

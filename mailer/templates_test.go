@@ -159,6 +159,55 @@ func TestTemplatesOverride(t *testing.T) {
 	})
 }
 
+func TestTemplatesLayout(t *testing.T) {
+	defaults := loadTemplates(t, "")
+	def := render(t, defaults, mailer.Verification, sample).HTML
+	head, _, ok := strings.Cut(def, "<h1 ")
+	require.True(t, ok)
+
+	t.Run("content alone, in the shared layout", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"verification.html": `{{define "content"}}<p>Code: {{.Code}}</p>{{end}}`})
+		m := render(t, loadTemplates(t, dir), mailer.Verification, sample)
+		assert.Equal(t, head+"<p>Code: 042137</p>"+def[strings.Index(def, "\n          </td>"):], m.HTML)
+		assert.Contains(t, m.HTML, "<title>Verify your email</title>", "default title kept")
+	})
+	t.Run("title and content", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"welcome.html": `{{define "title"}}Hi {{.Username}}{{end}}
+{{define "content"}}<p>Ready, {{.Username}}.</p>{{end}}`})
+		m := render(t, loadTemplates(t, dir), mailer.Welcome, sample)
+		assert.True(t, strings.HasPrefix(m.HTML, "<!DOCTYPE html>"))
+		assert.Contains(t, m.HTML, "<title>Hi ada</title>")
+		assert.Contains(t, m.HTML, ">Forge Auth</p>\n            <p>Ready, ada.</p>\n          </td>")
+		assert.NotContains(t, m.HTML, "Welcome")
+	})
+	t.Run("a copy of the default file, edited", func(t *testing.T) {
+		src, err := os.ReadFile(filepath.Join("templates", "password_reset.html"))
+		require.NoError(t, err)
+		edited := strings.Replace(string(src), "Use this code to choose a new one:", "Your code:", 1)
+		require.NotEqual(t, string(src), edited)
+		m := render(t, loadTemplates(t, writeFiles(t, map[string]string{"password_reset.html": edited})), mailer.PasswordReset, sample)
+		assert.Equal(t, strings.Replace(render(t, defaults, mailer.PasswordReset, sample).HTML, "Use this code to choose a new one:", "Your code:", 1), m.HTML)
+	})
+	t.Run("a whole document ignores the layout", func(t *testing.T) {
+		doc := "<!DOCTYPE html>\n<html><body><p>{{.Code}}</p></body></html>\n"
+		m := render(t, loadTemplates(t, writeFiles(t, map[string]string{"verification.html": doc})), mailer.Verification, sample)
+		assert.Equal(t, "<!DOCTYPE html>\n<html><body><p>042137</p></body></html>\n", m.HTML)
+	})
+	t.Run("broken content names the file", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"welcome.html": `{{define "content"}}<p>{{.Nope}}</p>{{end}}`})
+		_, err := mailer.LoadTemplates(dir)
+		require.ErrorIs(t, err, mailer.ErrTemplate)
+		assert.Contains(t, err.Error(), filepath.Join(dir, "welcome.html"))
+	})
+	t.Run("layout.html is not an override", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"layout.html": `{{define "layout"}}replaced{{end}}`})
+		tpl := loadTemplates(t, dir)
+		for _, kind := range allKinds {
+			assert.Equal(t, render(t, defaults, kind, sample), render(t, tpl, kind, sample))
+		}
+	})
+}
+
 func TestTemplatesBrokenOverride(t *testing.T) {
 	tests := []struct {
 		name string
