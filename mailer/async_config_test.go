@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/forgeauth/forgeauth/internal/testutil"
 	"github.com/forgeauth/forgeauth/mailer"
 )
 
@@ -168,6 +169,51 @@ func sendTimeout(want time.Duration) func(*testing.T, mailer.AsyncConfig) {
 	}
 }
 
+// perRecipient checks that want reservations to one recipient hold, and
+// no more; or, when want is 0, that only the queue's size limits them.
+func perRecipient(want int) func(*testing.T, mailer.AsyncConfig) {
+	return func(t *testing.T, cfg mailer.AsyncConfig) {
+		a := newAsync(t, new(mailer.Recorder), cfg)
+		defer shutdown(t, a)
+		limit := want
+		if want == 0 {
+			limit = cfg.QueueSize
+		}
+		for i := range limit {
+			_, err := a.Reserve("ada@example.org")
+			require.NoError(t, err, "reservation %d", i)
+		}
+		_, err := a.Reserve("ada@example.org")
+		require.ErrorIs(t, err, mailer.ErrQueueFull)
+		if want == 0 {
+			assert.NotErrorIs(t, err, mailer.ErrRecipientQueueFull)
+			return
+		}
+		require.ErrorIs(t, err, mailer.ErrRecipientQueueFull)
+		_, err = a.Reserve("bob@example.org")
+		require.NoError(t, err, "another recipient has room")
+	}
+}
+
+// reservationTTL checks that a reservation holds its slot for want.
+func reservationTTL(want time.Duration) func(*testing.T, mailer.AsyncConfig) {
+	return func(t *testing.T, cfg mailer.AsyncConfig) {
+		clock := testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+		cfg.QueueSize = 1
+		cfg.Now = clock.Now
+		a := newAsync(t, new(mailer.Recorder), cfg)
+		defer shutdown(t, a)
+		_, err := a.Reserve("ada@example.org")
+		require.NoError(t, err)
+		clock.Advance(want - time.Nanosecond)
+		_, err = a.Reserve("bob@example.org")
+		require.ErrorIs(t, err, mailer.ErrQueueFull, "still held")
+		clock.Advance(time.Nanosecond)
+		_, err = a.Reserve("bob@example.org")
+		require.NoError(t, err, "expired")
+	}
+}
+
 func TestAsyncConfig(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -198,6 +244,14 @@ func TestAsyncConfig(t *testing.T) {
 		{"SendTimeout/zero means 30s", mailer.AsyncConfig{}, "", sendTimeout(30 * time.Second)},
 		{"SendTimeout/positive", mailer.AsyncConfig{SendTimeout: 5 * time.Minute}, "", sendTimeout(5 * time.Minute)},
 		{"SendTimeout/negative means no bound", mailer.AsyncConfig{SendTimeout: -1}, "", sendTimeout(0)},
+
+		{"MaxPerRecipient/zero means 4", mailer.AsyncConfig{}, "", perRecipient(4)},
+		{"MaxPerRecipient/positive", mailer.AsyncConfig{MaxPerRecipient: 2}, "", perRecipient(2)},
+		{"MaxPerRecipient/negative means no limit", mailer.AsyncConfig{MaxPerRecipient: -1, QueueSize: 6}, "", perRecipient(0)},
+
+		{"ReservationTTL/zero means 1min", mailer.AsyncConfig{}, "", reservationTTL(time.Minute)},
+		{"ReservationTTL/positive", mailer.AsyncConfig{ReservationTTL: 10 * time.Second}, "", reservationTTL(10 * time.Second)},
+		{"ReservationTTL/negative", mailer.AsyncConfig{ReservationTTL: -time.Second}, "ReservationTTL", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

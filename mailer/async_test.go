@@ -284,8 +284,8 @@ func TestAsyncConcurrentSends(t *testing.T) {
 	rec := new(mailer.Recorder)
 	a := newAsync(t, rec, mailer.AsyncConfig{QueueSize: 1000})
 	var wg sync.WaitGroup
-	for range 50 {
-		wg.Go(func() { assert.NoError(t, a.Send(context.Background(), testMessage)) })
+	for i := range 50 {
+		wg.Go(func() { assert.NoError(t, a.Send(context.Background(), to(i))) })
 	}
 	wg.Wait()
 	shutdown(t, a)

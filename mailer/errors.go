@@ -35,15 +35,35 @@ var (
 	// the loopback interface. The credentials are not sent.
 	ErrInsecureAuth = errors.New("mailer: refusing to send credentials without TLS")
 
-	// ErrQueueFull is returned by [Async.Send] when its queue holds
-	// [AsyncConfig.QueueSize] messages. The message is dropped (and logged).
+	// ErrQueueFull is returned by [Async.Send] and [Async.Reserve] when
+	// every one of the [AsyncConfig.QueueSize] slots of the queue holds a
+	// message or a reservation. Send drops (and logs) the message.
 	ErrQueueFull = errors.New("mailer: queue full")
+
+	// ErrRecipientQueueFull is returned by [Async.Send] and [Async.Reserve]
+	// when the recipient holds [AsyncConfig.MaxPerRecipient] slots of the
+	// queue already. It matches [ErrQueueFull] with errors.Is.
+	ErrRecipientQueueFull = fmt.Errorf("%w for this recipient", ErrQueueFull)
+
+	// ErrReservationEnded is returned by [Reservation.Send] when Send or
+	// Cancel was called on the reservation before.
+	ErrReservationEnded = errors.New("mailer: reservation already sent or canceled")
+
+	// ErrReservationExpired is returned by [Reservation.Send] when
+	// [AsyncConfig.ReservationTTL] has passed since [Async.Reserve], and by
+	// every Send after that.
+	ErrReservationExpired = errors.New("mailer: reservation expired")
+
+	// ErrWrongRecipient is returned by [Reservation.Send] when the message
+	// is not to the address reserved.
+	ErrWrongRecipient = errors.New("mailer: message not to the reserved recipient")
 
 	// ErrNilMailer is returned by [NewAsync] when the Mailer it should send
 	// through is nil.
 	ErrNilMailer = errors.New("mailer: nil Mailer")
 
-	// ErrClosed is returned by [Async.Send] after [Async.Shutdown] began.
+	// ErrClosed is returned by [Async.Send], [Async.Reserve] and
+	// [Reservation.Send] after [Async.Shutdown] began.
 	ErrClosed = errors.New("mailer: closed")
 
 	// ErrTemplate is matched by every template error: a parse or sample

@@ -213,3 +213,39 @@ func ExampleAsync() {
 	// 1
 	// true
 }
+
+func ExampleAsync_Reserve() {
+	var rec mailer.Recorder
+	async, err := mailer.NewAsync(&rec, mailer.AsyncConfig{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer async.Shutdown(context.Background())
+
+	// A password reset: take a slot before voiding the user's old code, so
+	// that the new code is not lost to a full queue.
+	r, err := async.Reserve("ada@example.org")
+	if err != nil {
+		fmt.Println("try again later:", err) // the old code is still valid
+		return
+	}
+	defer r.Cancel() // on every path; after Send it does nothing
+
+	// ... void the old code, make the new one, render the message ...
+	m := mailer.Message{To: "ada@example.org", Subject: "Reset your password", Kind: mailer.PasswordReset}
+	if err := r.Send(context.Background(), m); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err = rec.Wait(ctx, "ada@example.org")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(m.Kind, m.Subject)
+	// Output: password_reset Reset your password
+}
