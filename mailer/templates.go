@@ -43,6 +43,9 @@ const subjectTemplate = "subject"
 // parsed into the set of every .html file, before the file itself.
 const layoutFile = "layout.html"
 
+//go:embed templates/layout.html
+var layoutSource string
+
 //go:embed templates/*.txt templates/*.html
 var defaultTemplates embed.FS
 
@@ -148,10 +151,6 @@ func loadTemplates(overrides fs.FS, path func(name string) string) (*Templates, 
 		return def, override, path(name), nil
 	}
 
-	layout, err := defaultTemplates.ReadFile("templates/" + layoutFile)
-	if err != nil {
-		return nil, fmt.Errorf("mailer: embedded template %s: %w", layoutFile, err)
-	}
 	t := &Templates{byKind: make(map[Kind]kindTemplates, len(kinds))}
 	for _, kind := range kinds {
 		var kt kindTemplates
@@ -183,7 +182,7 @@ func loadTemplates(overrides fs.FS, path func(name string) string) (*Templates, 
 		}
 		where[name] = file
 		kt.html = htmltemplate.New(name).Option("missingkey=error")
-		if _, err := kt.html.New(layoutFile).Parse(string(layout)); err != nil {
+		if _, err := kt.html.New(layoutFile).Parse(layoutSource); err != nil {
 			return nil, fmt.Errorf("%w %s: %w", ErrTemplate, layoutFile, err)
 		}
 		if _, err := kt.html.Parse(string(def)); err != nil {
