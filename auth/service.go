@@ -156,7 +156,9 @@ func New(cfg Config) (*Service, error) {
 		if a, ok := cfg.Mailer.(*mailer.Async); ok {
 			s.mail = a
 		} else {
-			s.ownsMail = mailer.NewAsync(cfg.Mailer, mailer.AsyncConfig{Logger: s.log})
+			if s.ownsMail, err = mailer.NewAsync(cfg.Mailer, mailer.AsyncConfig{Logger: s.log}); err != nil {
+				return nil, fmt.Errorf("auth: %w", err)
+			}
 			s.mail = s.ownsMail
 		}
 	}

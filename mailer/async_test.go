@@ -76,6 +76,13 @@ var (
 	errNoSuchUser = &mailer.SMTPError{Code: 550, Message: "no such user", Op: "rcpt"}
 )
 
+func newAsync(tb testing.TB, next mailer.Mailer, cfg mailer.AsyncConfig) *mailer.Async {
+	tb.Helper()
+	a, err := mailer.NewAsync(next, cfg)
+	require.NoError(tb, err)
+	return a
+}
+
 func shutdown(tb testing.TB, a *mailer.Async) {
 	tb.Helper()
 	require.NoError(tb, a.Shutdown(tb.Context()))
@@ -85,7 +92,7 @@ func TestAsyncRetriesTemporaryFailures(t *testing.T) {
 	next := &scripted{script: []error{errGreylisted, context.DeadlineExceeded, nil}}
 	clock := new(fakeClock)
 	logger, logs := testLogger()
-	a := mailer.NewAsync(next, mailer.AsyncConfig{After: clock.After, Logger: logger})
+	a := newAsync(t, next, mailer.AsyncConfig{After: clock.After, Logger: logger})
 
 	require.NoError(t, a.Send(t.Context(), testMessage))
 	shutdown(t, a)
@@ -97,11 +104,28 @@ func TestAsyncRetriesTemporaryFailures(t *testing.T) {
 	assert.NotContains(t, logs.String(), "042137", "the body holds the code and is never logged")
 }
 
+func TestAsyncRetriesErrorsMarkedTemporary(t *testing.T) {
+	// An application's own Mailer marks its failures with Temporary.
+	next := &scripted{script: []error{
+		fmt.Errorf("mail API: %w", apiError{temporary: true}),
+		nil,
+	}}
+	clock := new(fakeClock)
+	logger, _ := testLogger()
+	a := newAsync(t, next, mailer.AsyncConfig{After: clock.After, Logger: logger})
+
+	require.NoError(t, a.Send(t.Context(), testMessage))
+	shutdown(t, a)
+
+	assert.Equal(t, 2, next.Attempts())
+	assert.Equal(t, []mailer.Message{testMessage}, next.Recorder.Messages())
+}
+
 func TestAsyncGivesUpAfterMaxAttempts(t *testing.T) {
 	next := &scripted{script: []error{errGreylisted, errGreylisted, errGreylisted, errGreylisted}}
 	clock := new(fakeClock)
 	logger, logs := testLogger()
-	a := mailer.NewAsync(next, mailer.AsyncConfig{
+	a := newAsync(t, next, mailer.AsyncConfig{
 		MaxAttempts: 4,
 		Backoff:     time.Second,
 		MaxBackoff:  3 * time.Second,
@@ -124,7 +148,7 @@ func TestAsyncDropsPermanentFailures(t *testing.T) {
 	next := &scripted{script: []error{errNoSuchUser}}
 	clock := new(fakeClock)
 	logger, logs := testLogger()
-	a := mailer.NewAsync(next, mailer.AsyncConfig{After: clock.After, Logger: logger})
+	a := newAsync(t, next, mailer.AsyncConfig{After: clock.After, Logger: logger})
 
 	require.NoError(t, a.Send(t.Context(), testMessage))
 	shutdown(t, a)
@@ -135,7 +159,7 @@ func TestAsyncDropsPermanentFailures(t *testing.T) {
 	assert.Contains(t, out, "level=ERROR")
 	assert.Contains(t, out, "permanent failure")
 	assert.Contains(t, out, "to=ada@example.org")
-	assert.Contains(t, out, `subject="Verify your email"`)
+	assert.NotContains(t, out, "Verify your email", "the subject is not logged")
 	assert.Contains(t, out, "550")
 	assert.NotContains(t, out, "042137")
 }
@@ -149,7 +173,7 @@ func TestAsyncQueueFull(t *testing.T) {
 		return nil
 	})
 	logger, logs := testLogger()
-	a := mailer.NewAsync(next, mailer.AsyncConfig{QueueSize: 1, Workers: 1, Logger: logger})
+	a := newAsync(t, next, mailer.AsyncConfig{QueueSize: 1, Workers: 1, Logger: logger})
 
 	require.NoError(t, a.Send(t.Context(), testMessage))
 	<-started                                            // the worker holds the first message
@@ -166,7 +190,7 @@ func TestAsyncQueueFull(t *testing.T) {
 
 func TestAsyncShutdownDrains(t *testing.T) {
 	rec := new(mailer.Recorder)
-	a := mailer.NewAsync(rec, mailer.AsyncConfig{Workers: 3})
+	a := newAsync(t, rec, mailer.AsyncConfig{Workers: 3})
 	const n = 20
 	for i := range n {
 		m := testMessage
@@ -190,7 +214,7 @@ func TestAsyncShutdownDeadline(t *testing.T) {
 			return ctx.Err()
 		})
 		logger, logs := testLogger()
-		a := mailer.NewAsync(next, mailer.AsyncConfig{Workers: 1, Logger: logger, After: never})
+		a := newAsync(t, next, mailer.AsyncConfig{Workers: 1, Logger: logger, After: never})
 		for range 3 {
 			require.NoError(t, a.Send(t.Context(), testMessage))
 		}
@@ -211,7 +235,7 @@ func TestAsyncShutdownDeadline(t *testing.T) {
 			return errGreylisted
 		})
 		logger, _ := testLogger()
-		a := mailer.NewAsync(next, mailer.AsyncConfig{Logger: logger, After: never})
+		a := newAsync(t, next, mailer.AsyncConfig{Logger: logger, After: never})
 		require.NoError(t, a.Send(t.Context(), testMessage))
 		<-attempted
 
@@ -237,7 +261,7 @@ func TestAsyncDetachesFromCallerContext(t *testing.T) {
 		got <- seen{ctx.Value(ctxKey{}), ctx.Err(), ok}
 		return nil
 	})
-	a := mailer.NewAsync(next, mailer.AsyncConfig{})
+	a := newAsync(t, next, mailer.AsyncConfig{})
 
 	// The request is over (its ctx canceled) before the worker sends.
 	ctx, cancel := context.WithCancel(context.WithValue(t.Context(), ctxKey{}, "request-id"))
@@ -251,17 +275,69 @@ func TestAsyncDetachesFromCallerContext(t *testing.T) {
 }
 
 func TestNewAsyncNilMailer(t *testing.T) {
-	assert.Panics(t, func() { mailer.NewAsync(nil, mailer.AsyncConfig{}) })
+	a, err := mailer.NewAsync(nil, mailer.AsyncConfig{})
+	require.ErrorIs(t, err, mailer.ErrNilMailer)
+	assert.Nil(t, a)
 }
 
 func TestAsyncConcurrentSends(t *testing.T) {
 	rec := new(mailer.Recorder)
-	a := mailer.NewAsync(rec, mailer.AsyncConfig{QueueSize: 1000})
+	a := newAsync(t, rec, mailer.AsyncConfig{QueueSize: 1000})
 	var wg sync.WaitGroup
-	for range 50 {
-		wg.Go(func() { assert.NoError(t, a.Send(context.Background(), testMessage)) })
+	for i := range 50 {
+		wg.Go(func() { assert.NoError(t, a.Send(context.Background(), to(i))) })
 	}
 	wg.Wait()
 	shutdown(t, a)
 	assert.Len(t, rec.Messages(), 50)
+}
+
+func TestAsyncLogsHoldNoCode(t *testing.T) {
+	// A template that puts the code in the subject.
+	dir := writeFiles(t, map[string]string{"verification.txt": `{{define "subject"}}Your code is {{.Code}}{{end}}`})
+	m := render(t, loadTemplates(t, dir), mailer.Verification, sample)
+	require.Equal(t, "Your code is 042137", m.Subject)
+
+	check := func(t *testing.T, out string, want ...string) {
+		t.Helper()
+		for _, w := range append(want, "to=ada@example.org", "kind=verification") {
+			assert.Contains(t, out, w)
+		}
+		assert.NotContains(t, out, "042137")
+		assert.NotContains(t, out, "Your code is")
+	}
+	t.Run("permanent failure", func(t *testing.T) {
+		logger, logs := testLogger()
+		a := newAsync(t, &scripted{script: []error{errNoSuchUser}}, mailer.AsyncConfig{Logger: logger})
+		require.NoError(t, a.Send(t.Context(), m))
+		shutdown(t, a)
+		check(t, logs.String(), "permanent failure", "attempt=1", "550")
+	})
+	t.Run("retry and giving up", func(t *testing.T) {
+		logger, logs := testLogger()
+		next := &scripted{script: []error{errGreylisted, errGreylisted}}
+		a := newAsync(t, next, mailer.AsyncConfig{Logger: logger, MaxAttempts: 2, After: new(fakeClock).After})
+		require.NoError(t, a.Send(t.Context(), m))
+		shutdown(t, a)
+		check(t, logs.String(), "will retry", "giving up", "attempt=2", "451")
+	})
+	t.Run("queue full", func(t *testing.T) {
+		logger, logs := testLogger()
+		a, _ := busyAsync(t, mailer.AsyncConfig{Logger: logger, QueueSize: 1})
+		require.NoError(t, a.Send(t.Context(), m))
+		require.ErrorIs(t, a.Send(t.Context(), m), mailer.ErrQueueFull)
+		check(t, logs.String(), "queue full")
+	})
+	t.Run("dropped at shutdown", func(t *testing.T) {
+		logger, logs := testLogger()
+		b := newBlocking()
+		a := newAsync(t, b, mailer.AsyncConfig{Logger: logger, Workers: 1})
+		require.NoError(t, a.Send(t.Context(), m))
+		require.NoError(t, a.Send(t.Context(), m))
+		receive(t, b.started, "first send")
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		require.ErrorIs(t, a.Shutdown(ctx), context.Canceled)
+		check(t, logs.String(), "shutting down, email dropped")
+	})
 }

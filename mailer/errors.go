@@ -22,7 +22,7 @@ var (
 	ErrInvalidAddress = errors.New("mailer: invalid email address")
 
 	// ErrInvalidConfig is matched by every [*ConfigError] returned by
-	// [NewSMTP].
+	// [NewSMTP] and [NewAsync].
 	ErrInvalidConfig = errors.New("mailer: invalid configuration")
 
 	// ErrNoSTARTTLS is returned by [SMTP.Send] when TLS is required (the
@@ -35,16 +35,41 @@ var (
 	// the loopback interface. The credentials are not sent.
 	ErrInsecureAuth = errors.New("mailer: refusing to send credentials without TLS")
 
-	// ErrQueueFull is returned by [Async.Send] when its queue holds
-	// [AsyncConfig.QueueSize] messages. The message is dropped (and logged).
+	// ErrQueueFull is returned by [Async.Send] and [Async.Reserve] when
+	// every one of the [AsyncConfig.QueueSize] slots of the queue holds a
+	// message or a reservation. Send drops (and logs) the message.
 	ErrQueueFull = errors.New("mailer: queue full")
 
-	// ErrClosed is returned by [Async.Send] after [Async.Shutdown] began.
+	// ErrRecipientQueueFull is returned by [Async.Send] and [Async.Reserve]
+	// when the recipient holds [AsyncConfig.MaxPerRecipient] slots of the
+	// queue already. It matches [ErrQueueFull] with errors.Is.
+	ErrRecipientQueueFull = fmt.Errorf("%w for this recipient", ErrQueueFull)
+
+	// ErrReservationEnded is returned by [Reservation.Send] when Send or
+	// Cancel was called on the reservation before.
+	ErrReservationEnded = errors.New("mailer: reservation already sent or canceled")
+
+	// ErrReservationExpired is returned by [Reservation.Send] when
+	// [AsyncConfig.ReservationTTL] has passed since [Async.Reserve], and by
+	// every Send after that.
+	ErrReservationExpired = errors.New("mailer: reservation expired")
+
+	// ErrWrongRecipient is returned by [Reservation.Send] when the message
+	// is not to the address reserved.
+	ErrWrongRecipient = errors.New("mailer: message not to the reserved recipient")
+
+	// ErrNilMailer is returned by [NewAsync] when the Mailer it should send
+	// through is nil.
+	ErrNilMailer = errors.New("mailer: nil Mailer")
+
+	// ErrClosed is returned by [Async.Send], [Async.Reserve] and
+	// [Reservation.Send] after [Async.Shutdown] began.
 	ErrClosed = errors.New("mailer: closed")
 
 	// ErrTemplate is matched by every template error: a parse or sample
-	// execution failure in [LoadTemplates] (the message names the file) and
-	// an execution failure in [Templates.Render].
+	// execution failure in [LoadTemplates] and [LoadTemplatesFS] (the
+	// message names the file) and an execution failure in
+	// [Templates.Render].
 	ErrTemplate = errors.New("mailer: template")
 
 	// ErrUnknownKind is returned by [Templates.Render] for a [Kind] it does
@@ -67,16 +92,22 @@ func (e *SMTPError) Error() string {
 // Temporary reports whether the code is a transient failure (4xx).
 func (e *SMTPError) Temporary() bool { return e.Code >= 400 && e.Code <= 499 }
 
-// ConfigError reports an invalid [SMTPConfig] field. It matches
-// [ErrInvalidConfig] with errors.Is, and Err as well, so a FromName holding a
-// line break matches [ErrHeaderInjection] too.
+// ConfigError reports an invalid field of [SMTPConfig] (from [NewSMTP]) or
+// [AsyncConfig] (from [NewAsync]). It matches [ErrInvalidConfig] with
+// errors.Is, and Err as well, so a FromName holding a line break matches
+// [ErrHeaderInjection] too.
 type ConfigError struct {
-	Field string // the SMTPConfig field, e.g. "Port"
-	Err   error  // what is wrong with it
+	Config string // the struct: "SMTPConfig" or "AsyncConfig"; empty means "SMTPConfig"
+	Field  string // the field, e.g. "Port"
+	Err    error  // what is wrong with it
 }
 
 func (e *ConfigError) Error() string {
-	return "mailer: invalid SMTPConfig." + e.Field + ": " + strings.TrimPrefix(e.Err.Error(), "mailer: ")
+	config := e.Config
+	if config == "" {
+		config = "SMTPConfig"
+	}
+	return "mailer: invalid " + config + "." + e.Field + ": " + strings.TrimPrefix(e.Err.Error(), "mailer: ")
 }
 
 // Unwrap returns [ErrInvalidConfig] and Err.
@@ -85,9 +116,19 @@ func (e *ConfigError) Unwrap() []error { return []error{ErrInvalidConfig, e.Err}
 // IsTemporary reports whether err is worth retrying later: a 4xx
 // [*SMTPError], a timeout (a net.Error whose Timeout is true, which includes
 // context.DeadlineExceeded), a refused, reset or broken connection, an
-// unexpected end of the connection, or a temporary DNS failure. A 5xx reply,
-// [ErrHeaderInjection], [ErrInvalidAddress], a configuration or TLS error,
-// context.Canceled and nil are not temporary.
+// unexpected end of the connection, a temporary DNS failure, or an error
+// that says so itself. A 5xx reply, [ErrHeaderInjection],
+// [ErrInvalidAddress], a configuration or TLS error, context.Canceled and
+// nil are not temporary.
+//
+// An error says so itself with a method Temporary() bool: when none of the
+// cases above decides, the first error in err's chain that has that method
+// (as errors.As finds it) answers. So a [Mailer] of the application's own,
+// such as one calling an HTTP mail API, has its failures retried by [Async]
+// by returning (or wrapping) an error whose Temporary returns true. An
+// [*SMTPError] in the chain and context.Canceled decide first whatever that
+// method answers, and a Temporary that returns false does not make a
+// timeout or a dropped connection permanent.
 func IsTemporary(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
@@ -95,8 +136,8 @@ func IsTemporary(err error) bool {
 	if smtpErr, ok := errors.AsType[*SMTPError](err); ok {
 		return smtpErr.Temporary()
 	}
-	if dnsErr, ok := errors.AsType[*net.DNSError](err); ok {
-		return dnsErr.IsTemporary || dnsErr.IsTimeout
+	if dnsErr, ok := errors.AsType[*net.DNSError](err); ok && (dnsErr.IsTemporary || dnsErr.IsTimeout) {
+		return true
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return true
@@ -112,5 +153,14 @@ func IsTemporary(err error) bool {
 			return true
 		}
 	}
+	if t, ok := errors.AsType[temporary](err); ok {
+		return t.Temporary()
+	}
 	return false
+}
+
+// temporary is an error that tells whether it is temporary.
+type temporary interface {
+	error
+	Temporary() bool
 }

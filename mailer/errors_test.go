@@ -45,6 +45,13 @@ func TestIsTemporary(t *testing.T) {
 		{"no STARTTLS", mailer.ErrNoSTARTTLS, false},
 		{"config", &mailer.ConfigError{Field: "Port", Err: errors.New("bad")}, false},
 		{"anything else", errors.New("boom"), false},
+		{"marked temporary", apiError{temporary: true}, true},
+		{"marked temporary, wrapped", fmt.Errorf("sending: %w", apiError{temporary: true}), true},
+		{"marked temporary, joined", errors.Join(errors.New("boom"), apiError{temporary: true}), true},
+		{"marked permanent", apiError{temporary: false}, false},
+		{"marked permanent around a timeout", apiError{temporary: false, err: context.DeadlineExceeded}, true},
+		{"marked temporary around a 550", apiError{temporary: true, err: &mailer.SMTPError{Code: 550}}, false},
+		{"marked temporary around canceled", apiError{temporary: true, err: context.Canceled}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +59,17 @@ func TestIsTemporary(t *testing.T) {
 		})
 	}
 }
+
+// apiError is the error of an application's own Mailer, one that calls an
+// HTTP mail API, say: it tells whether trying again may help.
+type apiError struct {
+	temporary bool
+	err       error // what it wraps, if anything
+}
+
+func (e apiError) Error() string   { return fmt.Sprintf("mail API: temporary=%t", e.temporary) }
+func (e apiError) Temporary() bool { return e.temporary }
+func (e apiError) Unwrap() error   { return e.err }
 
 func TestSMTPError(t *testing.T) {
 	err := &mailer.SMTPError{Code: 550, Message: "5.1.1 No such user", Op: "rcpt"}

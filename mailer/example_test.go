@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"testing/fstest"
 	"time"
 
 	"github.com/forgeauth/forgeauth/mailer"
@@ -150,9 +151,50 @@ func ExampleLoadTemplates() {
 	// Output: ada, welcome aboard
 }
 
+func ExampleLoadTemplatesFS() {
+	// fsys is usually an embed.FS of the application's own templates:
+	//
+	//	//go:embed emails/*
+	//	var emails embed.FS
+	//	fsys, err := fs.Sub(emails, "emails")
+	//
+	// It may hold only some of the files; the others keep their defaults.
+	fsys := fstest.MapFS{
+		"password_reset.txt": {Data: []byte(`{{define "subject"}}{{.AppName}}: reset your password{{end -}}
+Your code: {{.Code}}
+`)},
+	}
+	tpl, err := mailer.LoadTemplatesFS(fsys)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	data := mailer.Data{AppName: "Example", Username: "ada", Code: "042137", ExpirationMinutes: 60}
+	for _, kind := range []mailer.Kind{mailer.PasswordReset, mailer.Verification} {
+		m, err := tpl.Render(kind, "ada@example.org", data)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%s: %q\n", m.Subject, strings.SplitN(m.Text, "\n", 2)[0])
+	}
+
+	// A broken file is an error at load, naming the file.
+	_, err = mailer.LoadTemplatesFS(fstest.MapFS{"welcome.html": {Data: []byte("<p>{{.Nmae}}</p>")}})
+	fmt.Println(errors.Is(err, mailer.ErrTemplate), strings.Contains(err.Error(), "welcome.html"))
+	// Output:
+	// Example: reset your password: "Your code: 042137"
+	// Verify your email: "Hi ada,"
+	// true true
+}
+
 func ExampleAsync() {
 	var rec mailer.Recorder
-	async := mailer.NewAsync(&rec, mailer.AsyncConfig{})
+	async, err := mailer.NewAsync(&rec, mailer.AsyncConfig{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	// In a handler: returns at once, the worker sends.
 	if err := async.Send(context.Background(), mailer.Message{To: "ada@example.org", Subject: "Welcome"}); err != nil {
@@ -170,4 +212,40 @@ func ExampleAsync() {
 	// Output:
 	// 1
 	// true
+}
+
+func ExampleAsync_Reserve() {
+	var rec mailer.Recorder
+	async, err := mailer.NewAsync(&rec, mailer.AsyncConfig{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer async.Shutdown(context.Background())
+
+	// A password reset: take a slot before voiding the user's old code, so
+	// that the new code is not lost to a full queue.
+	r, err := async.Reserve("ada@example.org")
+	if err != nil {
+		fmt.Println("try again later:", err) // the old code is still valid
+		return
+	}
+	defer r.Cancel() // on every path; after Send it does nothing
+
+	// ... void the old code, make the new one, render the message ...
+	m := mailer.Message{To: "ada@example.org", Subject: "Reset your password", Kind: mailer.PasswordReset}
+	if err := r.Send(context.Background(), m); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err = rec.Wait(ctx, "ada@example.org")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(m.Kind, m.Subject)
+	// Output: password_reset Reset your password
 }

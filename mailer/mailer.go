@@ -12,6 +12,12 @@ type Message struct {
 	Subject string // plain text; encoded for the header when not ASCII
 	Text    string // plain-text body
 	HTML    string // HTML body; may be empty (then the message is single-part text/plain)
+
+	// Kind names the template that made the message; [Templates.Render]
+	// sets it, and it is empty for a message built otherwise. It is not
+	// sent: [Async] logs it in place of the subject, which a template may
+	// fill with a code.
+	Kind Kind
 }
 
 // Mailer sends one message. Implementations must be safe for concurrent use.

@@ -123,7 +123,7 @@ type SMTP struct {
 // also matches [ErrHeaderInjection]).
 func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	bad := func(field string, err error) (*SMTP, error) {
-		return nil, &ConfigError{Field: field, Err: err}
+		return nil, &ConfigError{Config: "SMTPConfig", Field: field, Err: err}
 	}
 	switch {
 	case cfg.Host == "":

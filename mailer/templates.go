@@ -39,15 +39,22 @@ var kinds = [...]Kind{Verification, PasswordReset, Welcome}
 // subjectTemplate is the block of a .txt file that gives the subject.
 const subjectTemplate = "subject"
 
+// layoutFile defines the "layout" the default .html files share; it is
+// parsed into the set of every .html file, before the file itself.
+const layoutFile = "layout.html"
+
+//go:embed templates/layout.html
+var layoutSource string
+
 //go:embed templates/*.txt templates/*.html
 var defaultTemplates embed.FS
 
-// sampleData is what LoadTemplates executes every template with, so that a
+// sampleData is what LoadTemplatesFS executes every template with, so that a
 // template that cannot render fails at start, not at the first email.
 var sampleData = Data{AppName: "Example", Username: "sample-user", Code: "123456", ExpirationMinutes: 60}
 
 // Templates renders the emails of each [Kind]. Create it with
-// [LoadTemplates]; it is then read-only and safe for concurrent use. The
+// [LoadTemplates] or [LoadTemplatesFS]; it is then read-only and safe for concurrent use. The
 // zero value holds no template: its Render returns [ErrUnknownKind].
 type Templates struct {
 	byKind map[Kind]kindTemplates
@@ -59,10 +66,35 @@ type kindTemplates struct {
 }
 
 // LoadTemplates returns the embedded default templates with, when dir is
-// not empty, the files of dir that carry a template name replacing the
-// defaults one by one: verification.txt, verification.html,
-// password_reset.txt, password_reset.html, welcome.txt and welcome.html.
-// Other files in dir are ignored.
+// not empty, the files of the directory dir replacing them: it is
+// [LoadTemplatesFS] of os.DirFS(dir), with the errors naming the files by
+// their path in dir. An empty dir gives the defaults alone.
+//
+// Besides the errors of LoadTemplatesFS, LoadTemplates returns an error
+// wrapping the fs error when dir cannot be read (such as fs.ErrNotExist
+// when it does not exist), and an error when dir is not a directory.
+func LoadTemplates(dir string) (*Templates, error) {
+	if dir == "" {
+		return LoadTemplatesFS(nil)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("mailer: template directory: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("mailer: template directory %s: not a directory", dir)
+	}
+	return loadTemplates(os.DirFS(dir), func(name string) string { return filepath.Join(dir, name) })
+}
+
+// LoadTemplatesFS returns the embedded default templates with the files
+// at the root of fsys that carry a template name replacing the defaults
+// one by one: verification.txt, verification.html, password_reset.txt,
+// password_reset.html, welcome.txt and welcome.html. A name missing from
+// fsys keeps its default, so fsys may hold only the files it changes;
+// other files in fsys are ignored. A nil fsys gives the defaults alone.
+// fsys may be an embed.FS (pass fs.Sub(efs, "emails") when the files are
+// in a directory of it), os.DirFS or fstest.MapFS.
 //
 // The .txt file is a text/template giving the plain-text body; its
 // {{define "subject"}} block gives the subject (the defaults are "Verify
@@ -72,22 +104,35 @@ type kindTemplates struct {
 // .html file is an html/template, so every value is escaped. Templates get
 // a [Data]; they must not build links from anything a request carried.
 //
-// LoadTemplates returns an error matching [ErrTemplate] and naming the file
-// when a file cannot be parsed or fails to execute with sample data, and
-// an error wrapping the fs error when dir or a file in it cannot be read.
-func LoadTemplates(dir string) (*Templates, error) {
-	var overrides fs.FS
-	if dir != "" {
-		info, err := os.Stat(dir)
-		if err != nil {
-			return nil, fmt.Errorf("mailer: template directory: %w", err)
-		}
-		if !info.IsDir() {
-			return nil, fmt.Errorf("mailer: template directory %s: not a directory", dir)
-		}
-		overrides = os.DirFS(dir)
-	}
-	// read returns the default source of name and the override's, if any.
+// The default .html files share a layout: the document, the page, the
+// card and the application's name at its top. It is the template
+// "layout", which executes the templates "title" (the document's title)
+// and "content" (what the card holds below the name) that each default
+// .html file defines before its one line {{template "layout" .}}. Every
+// .html file, default or override, can use these three templates, so an
+// override .html file can be either of:
+//
+//   - a whole document of its own, which ignores the layout;
+//   - {{define "title"}}…{{end}}{{define "content"}}…{{end}} alone (or
+//     "content" alone, to keep the default title), which keeps the default
+//     body and so puts the new content in the shared layout.
+//
+// The layout itself is not read from fsys: an application that wants
+// another one overrides the .html files whole.
+//
+// LoadTemplatesFS returns an error matching [ErrTemplate] and naming the
+// file when a file cannot be parsed or fails to execute with sample data,
+// and an error naming the file and wrapping the fs error when a file
+// cannot be read for another reason than its absence.
+func LoadTemplatesFS(fsys fs.FS) (*Templates, error) {
+	return loadTemplates(fsys, func(name string) string { return name })
+}
+
+// loadTemplates is LoadTemplatesFS, with path giving the name of an
+// override file in errors.
+func loadTemplates(overrides fs.FS, path func(name string) string) (*Templates, error) {
+	// read returns the default source of name and the override's, if any,
+	// and the file that name then comes from.
 	read := func(name string) (def, override []byte, where string, err error) {
 		def, err = defaultTemplates.ReadFile("templates/" + name)
 		if err != nil {
@@ -101,9 +146,9 @@ func LoadTemplates(dir string) (*Templates, error) {
 		case errors.Is(err, fs.ErrNotExist):
 			return def, nil, name, nil
 		case err != nil:
-			return nil, nil, "", fmt.Errorf("mailer: template %s: %w", filepath.Join(dir, name), err)
+			return nil, nil, "", fmt.Errorf("mailer: template %s: %w", path(name), err)
 		}
-		return def, override, filepath.Join(dir, name), nil
+		return def, override, path(name), nil
 	}
 
 	t := &Templates{byKind: make(map[Kind]kindTemplates, len(kinds))}
@@ -137,6 +182,9 @@ func LoadTemplates(dir string) (*Templates, error) {
 		}
 		where[name] = file
 		kt.html = htmltemplate.New(name).Option("missingkey=error")
+		if _, err := kt.html.New(layoutFile).Parse(layoutSource); err != nil {
+			return nil, fmt.Errorf("%w %s: %w", ErrTemplate, layoutFile, err)
+		}
 		if _, err := kt.html.Parse(string(def)); err != nil {
 			return nil, fmt.Errorf("%w %s: %w", ErrTemplate, name, err)
 		}
@@ -155,7 +203,7 @@ func LoadTemplates(dir string) (*Templates, error) {
 }
 
 // Render returns the message of kind for the recipient to, rendered with
-// data. White space in the rendered subject, line breaks included, is
+// data, with [Message.Kind] set to kind. White space in the rendered subject, line breaks included, is
 // collapsed to single spaces, so a subject block may span lines and data
 // cannot add a header. Render returns [ErrUnknownKind] for a kind not
 // listed in [Kind], [ErrHeaderInjection] when the subject holds a NUL (from
@@ -174,6 +222,7 @@ func (t *Templates) Render(kind Kind, to string, data Data) (Message, error) {
 		return Message{}, fmt.Errorf("%w: Subject", ErrHeaderInjection)
 	}
 	m.To = to
+	m.Kind = kind
 	return m, nil
 }
 

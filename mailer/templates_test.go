@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -59,6 +60,7 @@ func TestTemplatesDefaults(t *testing.T) {
 		t.Run(string(tt.kind), func(t *testing.T) {
 			m := render(t, tpl, tt.kind, sample)
 			assert.Equal(t, "ada@example.org", m.To)
+			assert.Equal(t, tt.kind, m.Kind)
 			assert.Equal(t, tt.wantSubject, m.Subject)
 			for _, body := range []string{m.Text, m.HTML} {
 				assert.Contains(t, body, "ada")
@@ -157,6 +159,55 @@ func TestTemplatesOverride(t *testing.T) {
 	})
 }
 
+func TestTemplatesLayout(t *testing.T) {
+	defaults := loadTemplates(t, "")
+	def := render(t, defaults, mailer.Verification, sample).HTML
+	head, _, ok := strings.Cut(def, "<h1 ")
+	require.True(t, ok)
+
+	t.Run("content alone, in the shared layout", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"verification.html": `{{define "content"}}<p>Code: {{.Code}}</p>{{end}}`})
+		m := render(t, loadTemplates(t, dir), mailer.Verification, sample)
+		assert.Equal(t, head+"<p>Code: 042137</p>"+def[strings.Index(def, "\n          </td>"):], m.HTML)
+		assert.Contains(t, m.HTML, "<title>Verify your email</title>", "default title kept")
+	})
+	t.Run("title and content", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"welcome.html": `{{define "title"}}Hi {{.Username}}{{end}}
+{{define "content"}}<p>Ready, {{.Username}}.</p>{{end}}`})
+		m := render(t, loadTemplates(t, dir), mailer.Welcome, sample)
+		assert.True(t, strings.HasPrefix(m.HTML, "<!DOCTYPE html>"))
+		assert.Contains(t, m.HTML, "<title>Hi ada</title>")
+		assert.Contains(t, m.HTML, ">Forge Auth</p>\n            <p>Ready, ada.</p>\n          </td>")
+		assert.NotContains(t, m.HTML, "Welcome")
+	})
+	t.Run("a copy of the default file, edited", func(t *testing.T) {
+		src, err := os.ReadFile(filepath.Join("templates", "password_reset.html"))
+		require.NoError(t, err)
+		edited := strings.Replace(string(src), "Use this code to choose a new one:", "Your code:", 1)
+		require.NotEqual(t, string(src), edited)
+		m := render(t, loadTemplates(t, writeFiles(t, map[string]string{"password_reset.html": edited})), mailer.PasswordReset, sample)
+		assert.Equal(t, strings.Replace(render(t, defaults, mailer.PasswordReset, sample).HTML, "Use this code to choose a new one:", "Your code:", 1), m.HTML)
+	})
+	t.Run("a whole document ignores the layout", func(t *testing.T) {
+		doc := "<!DOCTYPE html>\n<html><body><p>{{.Code}}</p></body></html>\n"
+		m := render(t, loadTemplates(t, writeFiles(t, map[string]string{"verification.html": doc})), mailer.Verification, sample)
+		assert.Equal(t, "<!DOCTYPE html>\n<html><body><p>042137</p></body></html>\n", m.HTML)
+	})
+	t.Run("broken content names the file", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"welcome.html": `{{define "content"}}<p>{{.Nope}}</p>{{end}}`})
+		_, err := mailer.LoadTemplates(dir)
+		require.ErrorIs(t, err, mailer.ErrTemplate)
+		assert.Contains(t, err.Error(), filepath.Join(dir, "welcome.html"))
+	})
+	t.Run("layout.html is not an override", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"layout.html": `{{define "layout"}}replaced{{end}}`})
+		tpl := loadTemplates(t, dir)
+		for _, kind := range allKinds {
+			assert.Equal(t, render(t, defaults, kind, sample), render(t, tpl, kind, sample))
+		}
+	})
+}
+
 func TestTemplatesBrokenOverride(t *testing.T) {
 	tests := []struct {
 		name string
@@ -172,14 +223,72 @@ func TestTemplatesBrokenOverride(t *testing.T) {
 		{"html ambiguous context", "welcome.html", `<a href="{{.Username}}`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.name+"/directory", func(t *testing.T) {
 			dir := writeFiles(t, map[string]string{tt.file: tt.body})
 			tpl, err := mailer.LoadTemplates(dir)
 			require.ErrorIs(t, err, mailer.ErrTemplate)
 			assert.Nil(t, tpl)
 			assert.Contains(t, err.Error(), filepath.Join(dir, tt.file))
 		})
+		t.Run(tt.name+"/fs", func(t *testing.T) {
+			tpl, err := mailer.LoadTemplatesFS(fstest.MapFS{tt.file: {Data: []byte(tt.body)}})
+			require.ErrorIs(t, err, mailer.ErrTemplate)
+			assert.Nil(t, tpl)
+			assert.Contains(t, err.Error(), "mailer: template "+tt.file+":")
+		})
 	}
+}
+
+func TestTemplatesFS(t *testing.T) {
+	defaults := loadTemplates(t, "")
+
+	t.Run("nil gives the defaults", func(t *testing.T) {
+		tpl, err := mailer.LoadTemplatesFS(nil)
+		require.NoError(t, err)
+		for _, kind := range allKinds {
+			assert.Equal(t, render(t, defaults, kind, sample), render(t, tpl, kind, sample))
+		}
+	})
+	t.Run("partial override keeps the defaults for the rest", func(t *testing.T) {
+		tpl, err := mailer.LoadTemplatesFS(fstest.MapFS{
+			"password_reset.html":  {Data: []byte(`<p>Code {{.Code}}</p>`)},
+			"welcome.txt":          {Data: []byte(`{{define "subject"}}Hello {{.Username}}{{end}}`)},
+			"notes.md":             {Data: []byte("not a template")},
+			"sub/verification.txt": {Data: []byte("only files at the root count")},
+		})
+		require.NoError(t, err)
+		reset := render(t, tpl, mailer.PasswordReset, sample)
+		assert.Equal(t, "<p>Code 042137</p>", reset.HTML)
+		assert.Equal(t, render(t, defaults, mailer.PasswordReset, sample).Text, reset.Text, "password_reset.txt kept")
+		welcome := render(t, tpl, mailer.Welcome, sample)
+		assert.Equal(t, "Hello ada", welcome.Subject)
+		assert.Equal(t, render(t, defaults, mailer.Welcome, sample).Text, welcome.Text, "body kept")
+		assert.Equal(t, render(t, defaults, mailer.Verification, sample), render(t, tpl, mailer.Verification, sample))
+	})
+	t.Run("same as the directory loader", func(t *testing.T) {
+		files := map[string]string{
+			"verification.txt": `{{define "subject"}}Your {{.AppName}} code{{end}}Code: {{.Code}}`,
+			"welcome.html":     `<p>Hi {{.Username}}</p>`,
+		}
+		mapFS := fstest.MapFS{}
+		for name, body := range files {
+			mapFS[name] = &fstest.MapFile{Data: []byte(body)}
+		}
+		fromFS, err := mailer.LoadTemplatesFS(mapFS)
+		require.NoError(t, err)
+		fromDir := loadTemplates(t, writeFiles(t, files))
+		for _, kind := range allKinds {
+			assert.Equal(t, render(t, fromDir, kind, sample), render(t, fromFS, kind, sample))
+		}
+	})
+	t.Run("unreadable file", func(t *testing.T) {
+		// welcome.txt is a directory there: it exists but cannot be read.
+		_, err := mailer.LoadTemplatesFS(fstest.MapFS{"welcome.txt/x": {}})
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, mailer.ErrTemplate)
+		assert.NotErrorIs(t, err, fs.ErrNotExist)
+		assert.Contains(t, err.Error(), "mailer: template welcome.txt:")
+	})
 }
 
 func TestTemplatesBadDirectory(t *testing.T) {
