@@ -65,6 +65,7 @@ func TestImportDirection(t *testing.T) {
 		"store/sqlstore":       {"store"},
 		"store/storetest":      {"store"},
 		"auth":                 {"password", "token", "mailer", "ratelimit", "store"},
+		"auth/authtest":        {"auth", "password", "token", "mailer", "store", "store/memstore"},
 		"httpauth":             {"auth", "password", "token", "mailer", "ratelimit", "store"},
 	}
 	for name, p := range pkgs {
