@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/forgeauth/forgeauth/password"
 	"math/big"
 	"time"
 
@@ -15,16 +16,21 @@ import (
 	"github.com/forgeauth/forgeauth/store"
 )
 
-const codeDigits = 6
+// codeDigits is the length of a mailed code; codeSpace is how many codes
+// there are (10^codeDigits).
+const (
+	codeDigits = 6
+	codeSpace  = 1_000_000
+)
 
-// newCode returns a uniformly random code of six decimal digits, leading
-// zeros kept (rand.Int draws without modulo bias).
+// newCode returns a uniformly random code of codeDigits decimal digits,
+// leading zeros kept (rand.Int draws without modulo bias).
 func (s *Service) newCode() (string, error) {
-	n, err := rand.Int(s.rand, big.NewInt(1_000_000))
+	n, err := rand.Int(s.rand, big.NewInt(codeSpace))
 	if err != nil {
 		return "", fmt.Errorf("auth: reading randomness: %w", err)
 	}
-	return fmt.Sprintf("%06d", n.Int64()), nil
+	return fmt.Sprintf("%0*d", codeDigits, n.Int64()), nil
 }
 
 // codeDigest binds a code to its purpose and its user under the server's
@@ -39,7 +45,7 @@ func (s *Service) codeDigest(typ store.CodeType, userID, code string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// wellFormedCode reports whether code is six ASCII digits.
+// wellFormedCode reports whether code is codeDigits ASCII digits.
 func wellFormedCode(code string) bool {
 	if len(code) != codeDigits {
 		return false
@@ -52,15 +58,31 @@ func wellFormedCode(code string) bool {
 	return true
 }
 
-// sendCode issues a new code of typ for u (voiding the older ones) and mails
-// it, unless the account's send limits say to wait. Failures are logged, not
-// returned: the caller's answer must not depend on them.
-func (s *Service) sendCode(ctx context.Context, u store.User, typ store.CodeType, c Client) {
-	limits, kind, event := s.verifySendLimits, mailer.Verification, EventVerificationSent
+// noUser is a user id no store holds: the code checks made for an unknown
+// email go to the store with it, so that they cost what a real check costs.
+const noUser = "00000000-0000-4000-8000-000000000000"
+
+// sendCode issues a new code of typ for u (voiding the older ones) and
+// queues its mail, unless the address's send limits say to wait or the
+// mail queue has no room. Only a code really queued counts against the
+// limits, and the older code is voided only then. The code of a new
+// registration (registering) is not held by the cooldown, which an earlier
+// registration of the same address may hold, but starts it, and counts
+// against the hourly cap. Failures are logged and audited, not returned: the caller's
+// answer must not depend on them.
+func (s *Service) sendCode(ctx context.Context, u store.User, typ store.CodeType, registering bool, c Client) {
+	sends, kind, event := s.verifySends, mailer.Verification, EventVerificationSent
 	if typ == store.CodePasswordReset {
-		limits, kind, event = s.resetSendLimits, mailer.PasswordReset, EventResetRequested
+		sends, kind, event = s.resetSends, mailer.PasswordReset, EventResetRequested
 	}
-	if err := count(ctx, limits, u.ID); err != nil {
+	limits := sends.all
+	if registering {
+		limits = sends.hourly
+	}
+	// Keyed by the address, not the account, so that registering the
+	// address again (which replaces a pending account) does not reset it.
+	key := digestKey(store.Fold(u.Email))
+	if err := reserve(ctx, limits, key); err != nil {
 		if errors.Is(err, ErrRateLimited) {
 			s.emit(ctx, EventRateLimited, OutcomeFailure, u.ID, "", c, string(typ)+"_sends")
 		} else {
@@ -68,21 +90,42 @@ func (s *Service) sendCode(ctx context.Context, u store.User, typ store.CodeType
 		}
 		return
 	}
-	err := s.issueAndMail(ctx, u, typ, kind)
+	slot, err := s.mail.Reserve(u.Email)
 	if err != nil {
+		s.refund(ctx, limits, key)
+		s.log.WarnContext(ctx, "auth: no room to queue a code mail", "user_id", u.ID, "code_type", string(typ), "error", err)
+		s.emit(ctx, EventMailDropped, OutcomeFailure, u.ID, "", c, string(kind))
+		return
+	}
+	if err := s.issueAndMail(ctx, u, typ, kind, slot); err != nil {
+		slot.Cancel()
+		s.refund(ctx, limits, key)
 		s.log.WarnContext(ctx, "auth: sending a code failed", "user_id", u.ID, "code_type", string(typ), "error", err)
 		s.emit(ctx, event, OutcomeFailure, u.ID, "", c, "send_failed")
 		return
 	}
+	if registering {
+		// The registration's code starts the cooldown like any other, so
+		// a resend right after it waits.
+		for _, l := range sends.cooldown {
+			_, _ = l.Allow(ctx, key)
+		}
+	}
 	s.emit(ctx, event, OutcomeSuccess, u.ID, "", c, "")
 }
 
-func (s *Service) issueAndMail(ctx context.Context, u store.User, typ store.CodeType, kind mailer.Kind) error {
+// issueAndMail makes a code, renders its mail, stores the code (voiding the
+// older ones) and sends the mail through the reserved slot.
+func (s *Service) issueAndMail(ctx context.Context, u store.User, typ store.CodeType, kind mailer.Kind, slot *mailer.Reservation) error {
 	code, err := s.newCode()
 	if err != nil {
 		return err
 	}
 	id, err := s.newID()
+	if err != nil {
+		return err
+	}
+	msg, err := s.render(u, kind, code)
 	if err != nil {
 		return err
 	}
@@ -98,11 +141,11 @@ func (s *Service) issueAndMail(ctx context.Context, u store.User, typ store.Code
 	if err != nil {
 		return fmt.Errorf("auth: create code: %w", err)
 	}
-	return s.mailTo(ctx, u, kind, code)
+	return slot.Send(ctx, msg)
 }
 
-// mailTo renders a template for u and queues it.
-func (s *Service) mailTo(ctx context.Context, u store.User, kind mailer.Kind, code string) error {
+// render renders the mail of kind for u.
+func (s *Service) render(u store.User, kind mailer.Kind, code string) (mailer.Message, error) {
 	msg, err := s.templates.Render(kind, u.Email, mailer.Data{
 		AppName:           s.appName,
 		Username:          u.Username,
@@ -110,9 +153,9 @@ func (s *Service) mailTo(ctx context.Context, u store.User, kind mailer.Kind, co
 		ExpirationMinutes: int(s.codeTTL / time.Minute),
 	})
 	if err != nil {
-		return fmt.Errorf("auth: render %s mail: %w", kind, err)
+		return mailer.Message{}, fmt.Errorf("auth: render %s mail: %w", kind, err)
 	}
-	return s.mail.Send(ctx, msg)
+	return msg, nil
 }
 
 // codeErr maps the store's answer to a code into the service's: every
@@ -130,7 +173,7 @@ func codeErr(err error) error {
 // findByEmail returns the user with the email, reporting a missing one as
 // ok == false rather than as an error.
 func (s *Service) findByEmail(ctx context.Context, email string) (u store.User, ok bool, err error) {
-	u, err = s.store.UserByEmail(ctx, email)
+	u, err = s.store.UserByEmail(ctx, normalize(email))
 	if errors.Is(err, store.ErrNotFound) {
 		return store.User{}, false, nil
 	}
@@ -140,11 +183,23 @@ func (s *Service) findByEmail(ctx context.Context, email string) (u store.User, 
 	return u, true, nil
 }
 
+// guess counts one code guess from c's network before the code is checked
+// (reserve); the caller gives it back (s.refund) when the code is right.
+func (s *Service) guess(ctx context.Context, c Client) error {
+	return reserve(ctx, s.codeGuessLimits, c.network())
+}
+
 // VerifyEmail checks an emailed verification code, marks the email verified,
-// sends the welcome mail and returns the user. Every wrong, expired, used or
-// exhausted code, and an unknown email, is [ErrInvalidCode]; after five wrong
-// guesses even the right code fails. It returns [ErrNotEnabled] in Basic mode
-// and an *[UnavailableError] when the store cannot be reached.
+// sends the welcome mail (unless Config.NoWelcomeMail) and returns the user
+// without the password hash.
+//
+// Every wrong, expired, used or exhausted code, and an unknown email, is
+// [ErrInvalidCode], after the same work (a store round trip) either way;
+// after Config.CodeMaxAttempts wrong guesses even the right code fails.
+// Wrong guesses are also limited per client network over every account
+// (Config.CodeGuessesPerNetwork): past that a *[RateLimitError]. It returns [ErrNotEnabled]
+// in Basic mode and an *[UnavailableError] when the store cannot be
+// reached.
 func (s *Service) VerifyEmail(ctx context.Context, email, code string, c Client) (store.User, error) {
 	if s.mode != ModeComplete {
 		return store.User{}, ErrNotEnabled
@@ -153,7 +208,13 @@ func (s *Service) VerifyEmail(ctx context.Context, email, code string, c Client)
 	if err != nil {
 		return store.User{}, err
 	}
+	if err := s.guess(ctx, c); err != nil {
+		return store.User{}, err
+	}
 	if !ok || !wellFormedCode(code) {
+		// The same round trip as a real check, so the answer's time does
+		// not tell whether the email is registered.
+		_ = s.store.CheckCode(ctx, noUser, store.CodeEmailVerification, s.codeDigest(store.CodeEmailVerification, noUser, code), s.codeMaxAttempts, s.now().UTC())
 		return store.User{}, ErrInvalidCode
 	}
 	// One atomic step: the code is spent only if the email is verified.
@@ -164,21 +225,27 @@ func (s *Service) VerifyEmail(ctx context.Context, email, code string, c Client)
 		}
 		return store.User{}, err
 	}
+	s.refund(ctx, s.codeGuessLimits, c.network())
 	u = verified
 	s.emit(ctx, EventEmailVerified, OutcomeSuccess, u.ID, "", c, "")
-	if err := s.mailTo(ctx, u, mailer.Welcome, ""); err != nil {
-		s.log.WarnContext(ctx, "auth: sending the welcome mail failed", "user_id", u.ID, "error", err)
+	if s.welcomeMail {
+		if msg, err := s.render(u, mailer.Welcome, ""); err != nil {
+			s.log.WarnContext(ctx, "auth: rendering the welcome mail failed", "user_id", u.ID, "error", err)
+		} else if err := s.mail.Send(ctx, msg); err != nil {
+			s.log.WarnContext(ctx, "auth: queueing the welcome mail failed", "user_id", u.ID, "error", err)
+		}
 	}
-	return u, nil
+	return public(u), nil
 }
 
 // ResendVerification mails a new verification code (voiding the old one) to
-// an existing, unverified account, at most once a minute and five times an
-// hour. It returns nil whatever the account, so the answer tells nothing
-// about which emails are registered: the code is made and queued after the
-// method returns, so the answer takes the time of one look-up either way.
-// Only an unreachable store (an *[UnavailableError]) or [ErrNotEnabled] in
-// Basic mode is an error.
+// an existing, unverified account, at most once per Config.CodeResendCooldown
+// and Config.CodeSendsPerHour times an hour per address. It returns nil
+// whatever the account, so the answer tells nothing about which emails are
+// registered: the code is made and queued after the method returns, and
+// the same background task is started for an unknown address, so the
+// answer takes the same time either way. Only an unreachable store (an
+// *[UnavailableError]) or [ErrNotEnabled] in Basic mode is an error.
 func (s *Service) ResendVerification(ctx context.Context, email string, c Client) error {
 	if s.mode != ModeComplete {
 		return ErrNotEnabled
@@ -187,17 +254,21 @@ func (s *Service) ResendVerification(ctx context.Context, email string, c Client
 	if err != nil {
 		return err
 	}
-	if ok && !u.IsVerified && u.IsActive {
-		s.inBackground(ctx, func(ctx context.Context) { s.sendCode(ctx, u, store.CodeEmailVerification, c) })
-	}
+	send := ok && !u.IsVerified && u.IsActive
+	s.inBackground(ctx, func(ctx context.Context) {
+		if send {
+			s.sendCode(ctx, u, store.CodeEmailVerification, false, c)
+		}
+	})
 	return nil
 }
 
 // ForgotPassword mails a password-reset code to an existing, active account,
-// at most once a minute and five times an hour. It returns nil whatever the
-// account, so the answer tells nothing about which emails are registered:
-// the code is made and queued after the method returns, so the answer takes
-// the time of one look-up either way. Only an unreachable store (an
+// at most once per Config.CodeResendCooldown and Config.CodeSendsPerHour
+// times an hour per address. It returns nil whatever the account, so the
+// answer tells nothing about which emails are registered: the code is made
+// and queued after the method returns, and the same background task is
+// started for an unknown address. Only an unreachable store (an
 // *[UnavailableError]) or [ErrNotEnabled] in Basic mode is an error. A
 // throttled login does not stop a reset.
 func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) error {
@@ -208,9 +279,12 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) er
 	if err != nil {
 		return err
 	}
-	if ok && u.IsActive {
-		s.inBackground(ctx, func(ctx context.Context) { s.sendCode(ctx, u, store.CodePasswordReset, c) })
-	}
+	send := ok && u.IsActive
+	s.inBackground(ctx, func(ctx context.Context) {
+		if send {
+			s.sendCode(ctx, u, store.CodePasswordReset, false, c)
+		}
+	})
 	return nil
 }
 
@@ -219,45 +293,73 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) er
 // codes and clears the account's failed-login count; it does not log the
 // user in.
 //
-// It returns a *[ValidationError] for a weak new password (checked first, so
-// a weak choice does not spend the code), [ErrInvalidCode] for a wrong,
-// expired, used or exhausted code or an unknown email, [ErrNotEnabled] in
-// Basic mode, and an *[UnavailableError] when the store or the hasher is
-// saturated.
+// A registered and an unknown email cost the same work (a password hash
+// and a store round trip), so neither the answer nor its time tells them
+// apart. The new password is checked in two steps: first by the rules that
+// need no account (a *[ValidationError] before the code is looked at), then,
+// only once the code is known to be right, against the account's username
+// and email (a *[ValidationError] that leaves the code unspent), so that a
+// "contains user info" answer cannot confirm whose email it is.
+//
+// It returns [ErrInvalidCode] for a wrong, expired, used or exhausted code
+// or an unknown email, a *[RateLimitError] after too many wrong codes from
+// the client's network, [ErrNotEnabled] in Basic mode, and an
+// *[UnavailableError] when the store or the hasher is saturated.
 func (s *Service) ResetPassword(ctx context.Context, email, code, newPassword string, c Client) error {
 	if s.mode != ModeComplete {
 		return ErrNotEnabled
+	}
+	email = normalize(email)
+	if errs := s.checkPassword("new_password", newPassword, email); len(errs) > 0 {
+		return &ValidationError{Errors: errs}
 	}
 	u, ok, err := s.findByEmail(ctx, email)
 	if err != nil {
 		return err
 	}
-	words := []string{email}
-	if ok {
-		words = append(words, u.Username, u.Email)
+	if err := s.guess(ctx, c); err != nil {
+		return err
 	}
-	if errs := s.checkPassword("new_password", newPassword, words...); len(errs) > 0 {
-		return &ValidationError{Errors: errs}
-	}
-	if !ok || !wellFormedCode(code) {
-		return ErrInvalidCode
-	}
-	// Hash first, so a saturated hasher cannot spend the code; then spend
-	// the code and set the password in one atomic step.
+	// Hash first, in both paths: the work is the same whether the email
+	// is registered, and a saturated hasher cannot spend the code.
 	hash, err := s.hasher.Hash(ctx, newPassword)
 	if err != nil {
+		s.refund(ctx, s.codeGuessLimits, c.network())
 		return hashErr(err)
 	}
-	err = s.store.ResetPasswordWithCode(ctx, u.ID, s.codeDigest(store.CodePasswordReset, u.ID, code), s.codeMaxAttempts, hash, s.revocationMoment())
+	userID := u.ID
+	if !ok || !wellFormedCode(code) {
+		userID = noUser
+	}
+	digest := s.codeDigest(store.CodePasswordReset, userID, code)
+	at := s.revocationMoment()
+	if errs := s.checkPassword("new_password", newPassword, u.Username, u.Email); ok && len(errs) > 0 {
+		// Tell about the account's own words only to whoever holds its
+		// code; the code stays unspent for a better password.
+		if err := codeErr(s.store.CheckCode(ctx, userID, store.CodePasswordReset, digest, s.codeMaxAttempts, at)); err != nil {
+			return err
+		}
+		s.refund(ctx, s.codeGuessLimits, c.network())
+		return &ValidationError{Errors: errs}
+	}
+	if userID == noUser {
+		_ = s.store.CheckCode(ctx, userID, store.CodePasswordReset, digest, s.codeMaxAttempts, at)
+		return ErrInvalidCode
+	}
+	// Spend the code and set the password in one atomic step.
+	err = s.store.ResetPasswordWithCode(ctx, u.ID, digest, s.codeMaxAttempts, hash, at)
 	if err := codeErr(err); err != nil {
 		if errors.Is(err, ErrInvalidCode) {
 			s.emit(ctx, EventPasswordReset, OutcomeFailure, u.ID, "", c, "invalid_code")
 		}
 		return err
 	}
-	if err := reset(ctx, s.loginLimits, "user:"+u.ID); err != nil {
-		s.log.WarnContext(ctx, "auth: resetting the login limiter failed", "user_id", u.ID, "error", err)
-	}
+	s.refund(ctx, s.codeGuessLimits, c.network())
+	// The owner proved the address: forget the failures counted against
+	// the account from everywhere, and against its password.
+	s.forgive(ctx, s.loginAccountLimits, digestKey(store.Fold(u.Username)))
+	s.forgive(ctx, s.loginAccountLimits, digestKey(store.Fold(u.Email)))
+	s.forgive(ctx, s.passwordLimits, u.ID)
 	s.emit(ctx, EventPasswordReset, OutcomeSuccess, u.ID, "", c, "")
 	return nil
 }
@@ -267,49 +369,87 @@ func (s *Service) ResetPassword(ctx context.Context, email, code, newPassword st
 // issued before now fail, the caller's included; the caller's session stays
 // usable: its refresh token still works and yields a fresh access token.
 //
-// It returns [ErrInvalidPassword] for a wrong current password (counted
-// like a failed login, so a stolen access token cannot be used to guess
-// it), a *[RateLimitError] after too many, a *[ValidationError] for a weak
-// new password, and an *[UnavailableError] when the store or the hasher is
+// It returns [ErrInvalidPassword] for a wrong current password, and also
+// when the password was reset or changed by another request while this one
+// was checking it (the other change wins). Wrong current passwords are
+// limited per user like failed logins (Config.LoginMaxFailures in 15
+// minutes and Config.LoginFailuresPerHour), each counted before the check,
+// so a stolen access token cannot be used to guess it: past the limit a
+// *[RateLimitError]. It returns a *[ValidationError] for a weak new
+// password, [ErrInvalidToken] when the user is gone, [ErrNotEnabled] in
+// Basic mode, and an *[UnavailableError] when the store or the hasher is
 // saturated.
 func (s *Service) ChangePassword(ctx context.Context, id Identity, current, newPassword string, c Client) error {
 	if s.mode != ModeComplete {
 		return ErrNotEnabled
 	}
-	u := id.User
-	limitKey := "user:" + u.ID
-	if err := limited(ctx, s.loginLimits, limitKey); err != nil {
+	// The hash is read fresh: Identity carries none.
+	u, err := s.store.UserByID(ctx, id.Claims.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return ErrInvalidToken
+	case err != nil:
+		return storeErr("find user", err)
+	}
+	if err := reserve(ctx, s.passwordLimits, u.ID); err != nil {
 		return err
 	}
-	if err := s.hasher.Verify(ctx, current, u.HashedPassword); err != nil {
+	err = s.hasher.Verify(ctx, current, u.HashedPassword)
+	if err == nil && u.HashedPassword == "" {
+		err = password.ErrMismatch
+	}
+	if err != nil {
 		if !isMismatch(err) {
+			s.refund(ctx, s.passwordLimits, u.ID)
 			return hashErr(err)
 		}
 		s.emit(ctx, EventPasswordChanged, OutcomeFailure, u.ID, id.Claims.SessionID, c, "wrong_password")
-		if err := count(ctx, s.loginLimits, limitKey); err != nil && !errors.Is(err, ErrRateLimited) {
-			return err
-		}
 		return ErrInvalidPassword
 	}
+	s.refund(ctx, s.passwordLimits, u.ID)
 	if errs := s.checkPassword("new_password", newPassword, u.Username, u.Email); len(errs) > 0 {
 		return &ValidationError{Errors: errs}
 	}
-	if err := s.setPassword(ctx, u, newPassword, id.Claims.SessionID); err != nil {
-		return err
+	hash, err := s.hasher.Hash(ctx, newPassword)
+	if err != nil {
+		return hashErr(err)
+	}
+	// Set only if the hash is still the one verified above, so a reset
+	// that won the race is never overwritten and the caller's session,
+	// which that reset ended, is not kept.
+	err = s.store.SetPassword(ctx, u.ID, u.HashedPassword, hash, s.revocationMoment(), id.Claims.SessionID)
+	switch {
+	case errors.Is(err, store.ErrStale):
+		s.emit(ctx, EventPasswordChanged, OutcomeFailure, u.ID, id.Claims.SessionID, c, "password_changed")
+		return ErrInvalidPassword
+	case errors.Is(err, store.ErrNotFound):
+		return ErrInvalidToken
+	case err != nil:
+		return storeErr("set password", err)
 	}
 	s.emit(ctx, EventPasswordChanged, OutcomeSuccess, u.ID, id.Claims.SessionID, c, "")
 	return nil
 }
 
-// setPassword hashes pw and stores it, revoking every session but keep and
-// every earlier access token in the same step.
-func (s *Service) setPassword(ctx context.Context, u store.User, pw, keep string) error {
-	hash, err := s.hasher.Hash(ctx, pw)
+// DeleteExpired removes what has expired from a store that implements
+// store.Cleaner: refresh tokens, codes and tickets past their expiry, and
+// accounts whose email was not verified within Config.UnverifiedAccountTTL
+// (Complete mode). It returns how many records went, and 0 with no error
+// for a store that cannot clean. Call it from time to time (the example
+// server does, hourly).
+func (s *Service) DeleteExpired(ctx context.Context) (int64, error) {
+	c, ok := s.store.(store.Cleaner)
+	if !ok {
+		return 0, nil
+	}
+	now := s.now().UTC()
+	var unverifiedBefore time.Time
+	if s.mode == ModeComplete && s.unverifiedTTL > 0 {
+		unverifiedBefore = now.Add(-s.unverifiedTTL)
+	}
+	n, err := c.DeleteExpired(ctx, now, unverifiedBefore)
 	if err != nil {
-		return hashErr(err)
+		return n, storeErr("delete expired", err)
 	}
-	if err := s.store.SetPassword(ctx, u.ID, hash, s.revocationMoment(), keep); err != nil {
-		return storeErr("set password", err)
-	}
-	return nil
+	return n, nil
 }

@@ -29,6 +29,12 @@ const (
 // Config configures a [Service]. Its zero values are the secure defaults;
 // only Store, Token.Secret (or asymmetric keys) and, in Complete mode, Mailer
 // must be set.
+//
+// One rule holds for every number in Config: zero means the documented
+// default, and a negative value turns the limit or feature off where its
+// comment says it can be turned off; everywhere else a negative value is an
+// error from [New]. (In the environment, read by [ConfigFromEnv], an unset
+// variable means the default and 0 turns off what can be turned off.)
 type Config struct {
 	// Mode is ModeComplete when empty.
 	Mode Mode
@@ -59,37 +65,80 @@ type Config struct {
 	// in Complete mode. By default they are refused with ErrEmailNotVerified.
 	AllowUnverifiedLogin bool
 
-	// CodeTTL is how long an emailed code is valid; default one hour.
+	// SessionMaxLifetime is the absolute lifetime of a device session in
+	// Complete mode: however often it is refreshed, a session ends this
+	// long after its login. Zero means 30 days; it cannot be turned off.
+	SessionMaxLifetime time.Duration
+
+	// UnverifiedAccountTTL is how long an account whose email was never
+	// verified is kept in Complete mode; [Service.DeleteExpired] removes
+	// older ones, and until then a new registration of the same email
+	// replaces it. Zero means 7 days; negative keeps such accounts.
+	UnverifiedAccountTTL time.Duration
+
+	// CodeTTL is how long an emailed code is valid. Zero means one hour;
+	// it cannot be turned off.
 	CodeTTL time.Duration
-	// CodeMaxAttempts is how many wrong guesses kill a code; default 5.
+	// CodeMaxAttempts is how many wrong guesses kill a code. Zero means 5;
+	// it cannot be turned off.
 	CodeMaxAttempts int
-	// CodeKey is the HMAC key under which codes are stored. Nil derives one
-	// from Token.Secret; with asymmetric token keys it is required (at least
-	// 32 bytes).
+	// CodeResendCooldown is how long an account waits between two mailed
+	// codes of one purpose. Zero means one minute; negative turns the
+	// cooldown off.
+	CodeResendCooldown time.Duration
+	// CodeSendsPerHour caps the codes of one purpose mailed to an account
+	// in an hour. Zero means 5; negative turns the cap off. Only codes
+	// really queued for sending count.
+	CodeSendsPerHour int
+	// CodeGuessesPerNetwork caps the wrong codes (verification and reset)
+	// one client network may try in 15 minutes, over every account, so
+	// that killing someone else's code (Config.CodeMaxAttempts wrong
+	// guesses) costs an attacker more than it costs the owner. Zero means
+	// 10; negative turns the cap off.
+	CodeGuessesPerNetwork int
+	// CodeKey is the HMAC key under which codes are stored and device
+	// tokens signed, at least 32 bytes. Nil derives one from Token.Secret;
+	// with asymmetric token keys (no secret) it is required in Complete
+	// mode, and device tokens are off without it.
 	CodeKey []byte
 
 	// AppName is the application name in emails; default "forgeauth".
 	AppName string
 	// Templates renders the emails; nil means the embedded defaults.
 	Templates *mailer.Templates
+	// NoWelcomeMail turns off the mail sent after an email is verified.
+	NoWelcomeMail bool
 
-	// LoginMaxFailures is how many failed logins an account may have in 15
-	// minutes before further attempts are refused with ErrRateLimited; zero
-	// means 5 and a negative value turns the limit off. An account is also
-	// limited to 100 failures an hour whenever this limit is on.
+	// LoginMaxFailures is how many failed logins one identifier (a
+	// username or an email, as typed) may have from one client network in
+	// 15 minutes before further attempts from that network are refused
+	// with ErrRateLimited. Zero means 5; negative turns every login and
+	// change-password limit off.
 	LoginMaxFailures int
+	// LoginFailuresPerHour is the slower ceiling on the failed logins of
+	// one identifier from every network together. A client that presents
+	// a device token from an earlier successful login of the account
+	// (Client.DeviceToken) is not held by it. Zero means 100; negative
+	// turns the ceiling off.
+	LoginFailuresPerHour int
+	// DeviceTokenTTL is how long a device token, handed out at each
+	// successful login (Tokens.DeviceToken), lets its device through the
+	// account-wide ceiling. Zero means 90 days; negative turns device
+	// tokens off.
+	DeviceTokenTTL time.Duration
 
-	// NewLimiter makes the limiters the service uses (failed logins and code
-	// sends per account), given a name to keep their keys apart. Nil means
-	// in-memory limiters, which are per process; pass a Redis-backed
+	// NewLimiter makes the limiters the service uses (failed logins, code
+	// guesses and code sends), given a name to keep their keys apart. Nil
+	// means in-memory limiters, which are per process; pass a Redis-backed
 	// constructor when several instances serve one user base.
 	NewLimiter func(name string, rule ratelimit.Rule) (ratelimit.Limiter, error)
 
 	// TokenCacheSize bounds the cache of access tokens that passed full
 	// verification, which spares a JWT parse when a client presents the
-	// same token again; zero means 10,000 tokens and a negative value turns
-	// the cache off. The cache never skips the user and revocation checks of
-	// [Service.Authenticate], and an entry lives no longer than its token.
+	// same token again. Zero means 10,000 tokens; negative turns the cache
+	// off. The cache never skips the user, session and revocation checks
+	// of [Service.Authenticate], and an entry lives no longer than its
+	// token.
 	TokenCacheSize int
 
 	// Now and Rand are the clock and the randomness; nil means time.Now and
@@ -107,12 +156,17 @@ type Config struct {
 
 // Defaults of the security rules (SECURITY.md).
 const (
-	defaultCodeTTL          = time.Hour
-	defaultCodeMaxAttempts  = 5
-	defaultLoginMaxFailures = 5
-	loginFailureWindow      = 15 * time.Minute
-	loginFailuresPerHour    = 100
-	codeSendCooldown        = time.Minute
-	codeSendsPerHour        = 5
-	defaultAppName          = "forgeauth"
+	defaultCodeTTL               = time.Hour
+	defaultCodeMaxAttempts       = 5
+	defaultCodeResendCooldown    = time.Minute
+	defaultCodeSendsPerHour      = 5
+	defaultLoginMaxFailures      = 5
+	defaultLoginFailuresPerHour  = 100
+	defaultSessionMaxLifetime    = 30 * 24 * time.Hour
+	defaultUnverifiedTTL         = 7 * 24 * time.Hour
+	defaultDeviceTokenTTL        = 90 * 24 * time.Hour
+	defaultAppName               = "forgeauth"
+	loginFailureWindow           = 15 * time.Minute
+	defaultCodeGuessesPerNetwork = 10
+	codeGuessWindow              = 15 * time.Minute
 )

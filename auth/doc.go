@@ -7,24 +7,33 @@
 // defaults; it needs a store, a token secret and, in Complete mode, a mailer:
 //
 //	svc, err := auth.New(auth.Config{
-//		Store:  memstore.New(),
-//		Mailer: mailer.NewLog(nil),
-//		Token:  token.Config{Secret: secret}, // at least 32 bytes
+//		Store:  memstore.New(),           // or sqlstore, or your own store.Store
+//		Mailer: mailer.NewLog(nil),       // or mailer.NewSMTP(...)
+//		Token:  token.Config{Secret: secret}, // at least 32 random bytes
 //	})
-//	if err != nil { ... }
-//	tokens, err := svc.Login(ctx, "alice", "correct horse", auth.Client{IP: ip})
-//	switch {
-//	case errors.Is(err, auth.ErrInvalidCredentials): // 401
-//	case errors.Is(err, auth.ErrRateLimited):        // 429, see *RateLimitError
+//	if err != nil {
+//		return err // a missing part or a weak secret, named
 //	}
+//	defer svc.Shutdown(ctx) // drains the mails still queued
 //
-// The package knows nothing of HTTP; [github.com/forgeauth/forgeauth/httpauth]
-// maps its errors to status codes. Each flow is one method that reads top to
-// bottom: [Service.Register], [Service.Login], [Service.Authenticate],
+// Each flow is one method that reads top to bottom and documents its errors:
+// [Service.Register], [Service.Login], [Service.Authenticate],
 // [Service.VerifyEmail], [Service.ResendVerification], [Service.Refresh],
 // [Service.Logout], [Service.LogoutAll], [Service.ForgotPassword],
-// [Service.ResetPassword], [Service.ChangePassword], [Service.Devices] and
-// [Service.RevokeDevice].
+// [Service.ResetPassword], [Service.ChangePassword], [Service.Devices],
+// [Service.RevokeDevice] and [Service.DeleteExpired]. The examples show the
+// error handling a caller writes (see [Service.Login]). The package knows
+// nothing of HTTP: [github.com/forgeauth/forgeauth/httpauth] mounts the
+// flows on a router and maps their errors to status codes.
+//
+// # Configuration
+//
+// [Config] documents every setting and its default. One rule holds for
+// every number: zero is the default, and a negative value turns off what can
+// be turned off (a limit, the token cache, device tokens); elsewhere a
+// negative value is an error from [New]. [ConfigFromEnv] reads the same
+// settings from the environment, where an unset variable is the default and
+// 0 turns off.
 //
 // # Errors
 //
@@ -33,16 +42,40 @@
 // [RateLimitError], [UnavailableError]); match them with errors.Is and
 // errors.As. Anything else is internal: log it, never show it.
 //
+// # Sessions and revocation
+//
+// In Complete mode every login starts a device session: a family of
+// refresh tokens, rotated on every refresh, that ends on logout, device
+// revocation, refresh-token reuse, logout-all, a password change or reset,
+// a disabling, or at its absolute end (Config.SessionMaxLifetime).
+// [Service.Authenticate] refuses an access token whose session has ended,
+// at once, in the same store round trip that loads the user; logout-all and
+// password changes also record a moment (in whole seconds, the precision of
+// a token's "iat") before which every access token of the user fails.
+// [Service.VerifyAccessToken] checks a token without the store and cannot
+// see any of this.
+//
+// # Limits
+//
+// Failed logins are limited per identifier as typed and client network, with
+// a slower ceiling per identifier that a client presenting a device token
+// from an earlier login passes; each attempt is counted before the password
+// is checked, so concurrent guesses get no more than the limit. Mailed codes
+// are limited per address (a cooldown and an hourly cap; only codes really
+// queued count), and wrong codes per client network. Limiters are in memory
+// unless Config.NewLimiter gives shared ones (Redis, see
+// [github.com/forgeauth/forgeauth/ratelimit/redislimit]).
+//
 // # Audit
 //
 // Every security-relevant step is an [Event], logged to Config.Logger and
 // passed to Config.OnEvent. Events never hold a password, token, code or
-// hash.
+// hash, and the records the flows return ([Tokens].User, the users of
+// Register and VerifyEmail, [Identity].User) carry no password hash.
 //
-// # Revocation
+// # Testing an application
 //
-// Access tokens are stateless until they expire, with one exception that
-// [Service.Authenticate] enforces: logout-all and a password change or reset
-// record a moment (rounded up to a whole second, the precision of a token's
-// "iat") before which every token of the user fails.
+// [github.com/forgeauth/forgeauth/auth/authtest] gives an application's
+// tests a service with fast hashing, verified users and token pairs in one
+// call each.
 package auth

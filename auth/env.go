@@ -48,8 +48,18 @@ func (e *EnvError) Unwrap() error { return e.Err }
 //	EMAIL_FROM_NAME                the application name in emails
 //	AUTH_MODE                      complete or basic
 //	AUTH_REQUIRE_VERIFIED_LOGIN    true
-//	AUTH_LOGIN_MAX_FAILURES        5 per account in 15 minutes; 0 turns it off
+//	AUTH_LOGIN_MAX_FAILURES        5 per identifier and client network in 15 minutes; 0 turns the login limits off
+//	AUTH_LOGIN_FAILURES_PER_HOUR   100 per identifier from everywhere; 0 turns this ceiling off
+//	AUTH_CODE_RESEND_COOLDOWN      60 (seconds between two mailed codes); 0 turns it off
+//	AUTH_CODE_SENDS_PER_HOUR       5 codes of one purpose an hour per address; 0 turns it off
+//	AUTH_UNVERIFIED_ACCOUNT_TTL    604800 (seconds an unverified account is kept); 0 keeps them
+//	AUTH_WELCOME_MAIL              true
+//	JWT_SESSION_MAX_LIFETIME       2592000 (seconds a session lives, however often refreshed)
 //	PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS, PASSWORD_HASH_PARALLELISM
+//
+// The rule for numbers: an unset or empty variable means the default, and
+// 0 turns off what the list says can be turned off (it becomes a negative
+// value in Config, see [Config]); elsewhere 0 is out of range.
 //
 // Store, Mailer and the limiters are left for the caller. It returns
 // [ErrMissingSecret] without a secret and an *[EnvError] naming the variable
@@ -72,6 +82,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg.Token.AccessTTL = e.seconds("JWT_ACCESS_TOKEN_EXPIRATION")
 	cfg.Token.RefreshTTL = e.seconds("JWT_REFRESH_TOKEN_EXPIRATION")
 	cfg.CodeTTL = e.seconds("EMAIL_EXPIRATION")
+	cfg.SessionMaxLifetime = e.seconds("JWT_SESSION_MAX_LIFETIME")
+	cfg.CodeResendCooldown = e.secondsOrOff("AUTH_CODE_RESEND_COOLDOWN")
+	cfg.CodeSendsPerHour = e.limitOrOff("AUTH_CODE_SENDS_PER_HOUR")
+	cfg.UnverifiedAccountTTL = e.secondsOrOff("AUTH_UNVERIFIED_ACCOUNT_TTL")
+	cfg.LoginMaxFailures = e.limitOrOff("AUTH_LOGIN_MAX_FAILURES")
+	cfg.LoginFailuresPerHour = e.limitOrOff("AUTH_LOGIN_FAILURES_PER_HOUR")
+	if v, ok := e.boolean("AUTH_WELCOME_MAIL"); ok {
+		cfg.NoWelcomeMail = !v
+	}
 	cfg.AppName = e.str("EMAIL_FROM_NAME")
 
 	switch m := strings.ToLower(e.str("AUTH_MODE")); m {
@@ -84,12 +103,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if v, ok := e.boolean("AUTH_REQUIRE_VERIFIED_LOGIN"); ok {
 		cfg.AllowUnverifiedLogin = !v
-	}
-	if v, ok := e.integer("AUTH_LOGIN_MAX_FAILURES", 0, 1_000_000); ok {
-		cfg.LoginMaxFailures = v
-		if v == 0 {
-			cfg.LoginMaxFailures = -1
-		}
 	}
 	if v, ok := e.integer("PASSWORD_HASH_MEMORY_KIB", 8, 262144); ok {
 		cfg.Password.Params.Memory = uint32(v)
@@ -197,11 +210,40 @@ func (e *env) integer(name string, lo, hi int) (int, bool) {
 
 // seconds reads a positive number of seconds; unset is zero (the default).
 func (e *env) seconds(name string) time.Duration {
-	v, ok := e.integer(name, 1, 10*365*24*3600)
+	v, ok := e.integer(name, 1, maxSeconds)
 	if !ok {
 		return 0
 	}
 	return time.Duration(v) * time.Second
+}
+
+// maxSeconds bounds every duration read from the environment.
+const maxSeconds = 10 * 365 * 24 * 3600
+
+// secondsOrOff reads a number of seconds where 0 turns the setting off:
+// unset is zero (the default), 0 is negative (off).
+func (e *env) secondsOrOff(name string) time.Duration {
+	v, ok := e.integer(name, 0, maxSeconds)
+	if !ok {
+		return 0
+	}
+	if v == 0 {
+		return -1
+	}
+	return time.Duration(v) * time.Second
+}
+
+// limitOrOff reads a count where 0 turns the limit off: unset is zero (the
+// default), 0 is negative (off).
+func (e *env) limitOrOff(name string) int {
+	v, ok := e.integer(name, 0, 1_000_000)
+	if !ok {
+		return 0
+	}
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 func (e *env) boolean(name string) (bool, bool) {

@@ -18,13 +18,21 @@ const (
 	EventVerificationSent EventKind = "verification_sent"
 	EventTokenRefreshed   EventKind = "token_refreshed"
 	EventRefreshReuse     EventKind = "refresh_reuse_detected"
-	EventLoggedOut        EventKind = "logged_out"
-	EventLoggedOutAll     EventKind = "logged_out_all"
-	EventResetRequested   EventKind = "reset_requested"
-	EventPasswordChanged  EventKind = "password_changed"
-	EventPasswordReset    EventKind = "password_reset"
-	EventDeviceRevoked    EventKind = "device_revoked"
-	EventRateLimited      EventKind = "rate_limited"
+	// EventRefreshFailed: a refresh token of a session that had already
+	// ended (Reason "session_ended"); unlike EventRefreshReuse, no sign of
+	// theft.
+	EventRefreshFailed   EventKind = "refresh_failed"
+	EventLoggedOut       EventKind = "logged_out"
+	EventLoggedOutAll    EventKind = "logged_out_all"
+	EventResetRequested  EventKind = "reset_requested"
+	EventPasswordChanged EventKind = "password_changed"
+	EventPasswordReset   EventKind = "password_reset"
+	EventDeviceRevoked   EventKind = "device_revoked"
+	EventRateLimited     EventKind = "rate_limited"
+	// EventMailDropped: a mail (Reason: its kind) could not be queued
+	// because the queue, or the recipient's share of it, was full; its code
+	// was not made and did not count against the send limits.
+	EventMailDropped EventKind = "mail_dropped"
 )
 
 // The outcomes of an [Event].

@@ -27,6 +27,7 @@ func runFlows(t *testing.T, newStore storeFactory) {
 	}{
 		{"RegisterValidation", testRegisterValidation},
 		{"RegisterConflict", testRegisterConflict},
+		{"RegisterNormalises", testRegisterNormalises},
 		{"RegisterConcurrentEmail", testRegisterConcurrentEmail},
 		{"BasicMode", testBasicMode},
 		{"CompleteRegisterNeedsVerification", testCompleteRegisterNeedsVerification},
@@ -46,6 +47,17 @@ func runFlows(t *testing.T, newStore storeFactory) {
 		{"ForgotAndReset", testForgotAndReset},
 		{"ChangePassword", testChangePassword},
 		{"NoSecretsInLogs", testNoSecretsInLogs},
+		{"LoginRacingReset", testLoginRacingReset},
+		{"LoginBurst", testLoginBurst},
+		{"SessionEndCutsAccess", testSessionEndCutsAccess},
+		{"LockoutResistance", testLockoutResistance},
+		{"CodeBudgets", testCodeBudgets},
+		{"ResetTellsNothing", testResetTellsNothing},
+		{"PreAccountTakeover", testPreAccountTakeover},
+		{"DisableEndsSessions", testDisableEndsSessions},
+		{"RefreshAfterLogoutIsNoTheft", testRefreshAfterLogoutIsNoTheft},
+		{"SessionMaxLifetime", testSessionMaxLifetime},
+		{"NoHashInResults", testNoHashInResults},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore) })
@@ -67,6 +79,19 @@ func testRegisterValidation(t *testing.T, newStore storeFactory) {
 		{"email with name", "alice", "Alice <a@example.com>", strongPassword, []string{"email:email_invalid"}},
 		{"email without dot", "alice", "a@localhost", strongPassword, []string{"email:email_invalid"}},
 		{"email too long", "alice", strings.Repeat("a", 250) + "@example.com", strongPassword, []string{"email:email_invalid"}},
+		{"email domain literal", "alice", "x@[127.0.0.1]", strongPassword, []string{"email:email_invalid"}},
+		{"email IPv6 literal", "alice", "x@[IPv6:::1]", strongPassword, []string{"email:email_invalid"}},
+		{"email percent hack", "alice", "victim%evil.example@example.com", strongPassword, []string{"email:email_invalid"}},
+		{"email bang path", "alice", "evil!victim@example.com", strongPassword, []string{"email:email_invalid"}},
+		{"email quoted local part", "alice", `"a b"@example.com`, strongPassword, []string{"email:email_invalid"}},
+		{"email local part over 64", "alice", strings.Repeat("a", 65) + "@example.com", strongPassword, []string{"email:email_invalid"}},
+		{"email zero-width joiner", "alice", "ka\u200dte@example.com", strongPassword, []string{"email:email_invalid"}},
+		{"email bidi override", "alice", "kate\u202e@example.com", strongPassword, []string{"email:email_invalid"}},
+		{"email NUL", "alice", "kate\x00@example.com", strongPassword, []string{"email:email_invalid"}},
+		{"email invalid UTF-8", "alice", "kate\xff@example.com", strongPassword, []string{"email:email_invalid"}},
+		{"email empty label", "alice", "kate@example..com", strongPassword, []string{"email:email_invalid"}},
+		{"email hyphen label", "alice", "kate@-example.com", strongPassword, []string{"email:email_invalid"}},
+		{"username non-ASCII", "kåte", "a@example.com", strongPassword, []string{"username:username_invalid"}},
 		{"weak password", "alice", "a@example.com", "short", []string{
 			"password:password_too_short", "password:password_no_upper", "password:password_no_digit", "password:password_no_special"}},
 		{"password with username", "alice", "a@example.com", "Alice-Secret-7", []string{"password:password_contains_user_info"}},
@@ -92,13 +117,45 @@ func testRegisterValidation(t *testing.T, newStore storeFactory) {
 	assert.ErrorIs(t, err, store.ErrNotFound, "a refused registration stores nothing")
 }
 
+// testRegisterNormalises: an address typed with a combining accent and
+// one typed precomposed are one account (NFC), and a local part of exactly
+// 64 bytes is fine.
+func testRegisterNormalises(t *testing.T, newStore storeFactory) {
+	f := newFixture(t, newStore)
+	ctx := context.Background()
+	u, err := f.svc.Register(ctx, "rene", "  rene\u0301@example.com ", strongPassword, auth.Client{})
+	require.NoError(t, err)
+	assert.Equal(t, "ren\u00e9@example.com", u.Email, "stored trimmed and in NFC")
+	_, err = f.svc.VerifyEmail(ctx, "rene\u0301@example.com", f.nextCode(t, u.Email), auth.Client{})
+	require.NoError(t, err, "verified through the other form")
+	_, err = f.svc.Register(ctx, "rene2", "REN\u00c9@example.com", strongPassword, auth.Client{})
+	var exists *auth.ExistsError
+	require.ErrorAs(t, err, &exists, "one account, whatever the form or case")
+	_, err = f.svc.Register(ctx, "longlocal", strings.Repeat("a", 64)+"@example.com", strongPassword, auth.Client{})
+	require.NoError(t, err)
+	_, err = f.svc.Register(ctx, "intl", "j\u00f6rg@m\u00fcller.example", strongPassword, auth.Client{})
+	require.NoError(t, err, "internationalised addresses are fine")
+	tok, err := f.svc.Login(ctx, " RENE\u0301@example.com", strongPassword, auth.Client{})
+	require.NoError(t, err, "login finds the account through the other form and case")
+	assert.Equal(t, "rene", tok.User.Username)
+}
+
 func testRegisterConflict(t *testing.T, newStore storeFactory) {
 	f := newFixture(t, newStore)
 	ctx := context.Background()
 	u, err := f.svc.Register(ctx, "alice", "  Alice@Example.com ", strongPassword, auth.Client{})
 	require.NoError(t, err)
 	assert.Equal(t, "Alice@Example.com", u.Email, "email is trimmed")
-	assert.NotContains(t, u.HashedPassword, strongPassword)
+	assert.Empty(t, u.HashedPassword)
+
+	// The username of a pending account is taken all the same.
+	_, err = f.svc.Register(ctx, "Alice", "pending@example.com", strongPassword, auth.Client{})
+	var pending *auth.ExistsError
+	require.ErrorAs(t, err, &pending)
+	assert.Equal(t, "username", pending.Field)
+
+	_, err = f.svc.VerifyEmail(ctx, "alice@example.com", f.nextCode(t, "Alice@Example.com"), auth.Client{})
+	require.NoError(t, err)
 
 	_, err = f.svc.Register(ctx, "ALICE", "other@example.com", strongPassword, auth.Client{})
 	var exists *auth.ExistsError
@@ -116,7 +173,15 @@ func testRegisterConflict(t *testing.T, newStore storeFactory) {
 }
 
 func testRegisterConcurrentEmail(t *testing.T, newStore storeFactory) {
-	f := newFixture(t, newStore)
+	t.Run("basic mode", func(t *testing.T) { registerRace(t, newFixture(t, newStore, basicMode)) })
+	t.Run("complete mode, where a registration replaces a pending one", func(t *testing.T) {
+		registerRace(t, newFixture(t, newStore))
+	})
+}
+
+// registerRace registers one email twice at once: one account remains,
+// whose username is that of a successful registration.
+func registerRace(t *testing.T, f *fixture) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range errs {
@@ -127,15 +192,21 @@ func testRegisterConcurrentEmail(t *testing.T, newStore storeFactory) {
 		}()
 	}
 	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		if err == nil {
-			ok++
-		} else {
+	ctx := context.Background()
+	owner, err := f.store.UserByEmail(ctx, "race@example.com")
+	require.NoError(t, err)
+	found := 0
+	for i, err := range errs {
+		name := fmt.Sprintf("racer%d", i)
+		if _, lookErr := f.store.UserByUsername(ctx, name); lookErr == nil {
+			found++
+			require.NoError(t, err, "the account that remains was registered")
+			assert.Equal(t, name, owner.Username)
+		} else if err != nil {
 			assert.ErrorIs(t, err, auth.ErrUserExists)
 		}
 	}
-	assert.Equal(t, 1, ok, "two concurrent registrations of one email make one account")
+	assert.Equal(t, 1, found, "two concurrent registrations of one email make one account")
 }
 
 func testBasicMode(t *testing.T, newStore storeFactory) {
@@ -547,7 +618,7 @@ func testVerifyEmailCodes(t *testing.T, newStore storeFactory) {
 		if tc[1] == aliceCode && tc[0] == "alice@example.com" {
 			continue
 		}
-		_, err := f.svc.VerifyEmail(ctx, tc[0], tc[1], auth.Client{})
+		_, err := f.svc.VerifyEmail(ctx, tc[0], tc[1], auth.Client{IP: "192.0.2.1"})
 		assert.ErrorIs(t, err, auth.ErrInvalidCode, name)
 	}
 
@@ -562,7 +633,7 @@ func testVerifyEmailCodes(t *testing.T, newStore storeFactory) {
 	// Four more wrong guesses (one was spent by B's code above) and even the
 	// right code fails.
 	for i := 0; i < 4; i++ {
-		_, err := f.svc.VerifyEmail(ctx, "alice@example.com", wrong(aliceCode), auth.Client{})
+		_, err := f.svc.VerifyEmail(ctx, "alice@example.com", wrong(aliceCode), auth.Client{IP: fmt.Sprintf("198.51.100.%d", i)})
 		require.ErrorIs(t, err, auth.ErrInvalidCode)
 	}
 	_, err = f.svc.VerifyEmail(ctx, "alice@example.com", aliceCode, auth.Client{})
@@ -600,7 +671,9 @@ func testCodeConcurrentGuesses(t *testing.T, newStore storeFactory) {
 			if guess == code {
 				guess = "999999"
 			}
-			_, err := f.svc.VerifyEmail(ctx, "alice@example.com", guess, auth.Client{})
+			// Each from its own network, so that the code's own count of
+			// attempts is what stops them.
+			_, err := f.svc.VerifyEmail(ctx, "alice@example.com", guess, auth.Client{IP: fmt.Sprintf("192.0.2.%d", i)})
 			assert.ErrorIs(t, err, auth.ErrInvalidCode)
 		}()
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/forgeauth/forgeauth/auth"
+	"github.com/forgeauth/forgeauth/auth/authtest"
 	"github.com/forgeauth/forgeauth/internal/testutil"
 	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/password"
@@ -20,7 +21,7 @@ import (
 
 // testParams are cheap Argon2id parameters so the suite runs quickly; the
 // defaults are covered by the password package.
-var testParams = password.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+var testParams = authtest.Params()
 
 const (
 	strongPassword = "Correct-Horse-7"
@@ -227,9 +228,16 @@ func (s *failingStore) UserByEmail(ctx context.Context, email string) (store.Use
 	return s.Store.UserByEmail(ctx, email)
 }
 
-func (s *failingStore) RotateRefreshToken(ctx context.Context, old string, next store.RefreshToken, at time.Time) (store.RefreshToken, error) {
+func (s *failingStore) UserWithSession(ctx context.Context, id, sid string, at time.Time) (store.User, error) {
 	if err := s.fail(); err != nil {
-		return store.RefreshToken{}, err
+		return store.User{}, err
+	}
+	return s.Store.UserWithSession(ctx, id, sid, at)
+}
+
+func (s *failingStore) RotateRefreshToken(ctx context.Context, old string, next store.RefreshToken, at time.Time) error {
+	if err := s.fail(); err != nil {
+		return err
 	}
 	return s.Store.RotateRefreshToken(ctx, old, next, at)
 }

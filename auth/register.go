@@ -3,31 +3,36 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/mail"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/forgeauth/forgeauth/password"
 	"github.com/forgeauth/forgeauth/store"
 )
 
-// Limits of the identity fields.
-const (
-	usernameMinLen = 3
-	usernameMaxLen = 32
-	emailMaxLen    = 254 // RFC 5321
-)
-
-// Register creates an account. In Basic mode the user is active and may log
-// in at once. In Complete mode the user must verify the email first: a code
-// is emailed (asynchronously; a mail failure is logged, not returned).
+// Register creates an account and returns it (without the password hash).
+// In Basic mode the user is active and may log in at once. In Complete mode
+// the user must verify the email first: a code is emailed (asynchronously;
+// a mail failure is logged, not returned).
 //
-// It returns a *[ValidationError] listing every failed rule of the username
-// (3–32 letters, digits, "_", "." or "-"), the email and the password, an
-// *[ExistsError] when the username or email is taken (case-insensitively),
-// and an *[UnavailableError] when the store or the hasher is saturated.
+// Username and email are trimmed and normalised to Unicode NFC, and
+// compared case-insensitively. A username is 3 to 32 ASCII letters, digits,
+// "_", "." or "-". An email is a plain address: at most 254 bytes, a local
+// part of at most 64 bytes without quotes, comments, "%" or "!", a domain
+// name (no IP literal), and no control, zero-width or bidi characters in
+// either part.
+//
+// When email verification is required (Complete mode, the default), a
+// registration for an address whose account was never verified replaces
+// that pending account with everything of it: whoever registered the
+// address first never keeps a password in an account its owner verifies
+// (pre-account takeover). Codes mailed for the replaced registration die
+// with it.
+//
+// It returns a *[ValidationError] listing every failed rule of the
+// username, the email and the password, an *[ExistsError] when the username
+// or a verified email is taken, and an *[UnavailableError] when the store
+// or the hasher is saturated.
 func (s *Service) Register(ctx context.Context, username, email, pw string, c Client) (store.User, error) {
-	email = strings.TrimSpace(email)
+	username, email = normalize(username), normalize(email)
 	var verr ValidationError
 	verr.Errors = append(verr.Errors, checkUsername(username)...)
 	verr.Errors = append(verr.Errors, checkEmail(email)...)
@@ -54,9 +59,13 @@ func (s *Service) Register(ctx context.Context, username, email, pw string, c Cl
 		CreatedAt:      now,
 		UpdatedAt:      now,
 	}
-	if err := s.store.CreateUser(ctx, u); err != nil {
+	create := s.store.CreateUser
+	if s.mode == ModeComplete && s.requireVerified {
+		create = s.store.ReplaceUnverifiedUser
+	}
+	if err := create(ctx, u); err != nil {
 		var conflict *store.ConflictError
-		if errors.As(err, &conflict) {
+		if errors.As(err, &conflict) && (conflict.Field == store.FieldUsername || conflict.Field == store.FieldEmail) {
 			return store.User{}, &ExistsError{Field: conflict.Field}
 		}
 		return store.User{}, storeErr("create user", err)
@@ -66,46 +75,9 @@ func (s *Service) Register(ctx context.Context, username, email, pw string, c Cl
 	if s.mode == ModeComplete {
 		// The account exists whatever happens to the mail; a failed send is
 		// logged by sendCode and the user can ask for another code.
-		s.sendCode(ctx, u, store.CodeEmailVerification, c)
+		s.sendCode(ctx, u, store.CodeEmailVerification, true, c)
 	}
-	return u, nil
-}
-
-func checkUsername(username string) []FieldError {
-	n := utf8.RuneCountInString(username)
-	ok := n >= usernameMinLen && n <= usernameMaxLen
-	for _, r := range username {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return nil
-	}
-	return []FieldError{{
-		Field:   "username",
-		Code:    "username_invalid",
-		Message: "Username must be 3 to 32 characters of letters, digits, '_', '.' or '-'.",
-	}}
-}
-
-// checkEmail accepts a bare address (no display name, no comments) of at most
-// 254 bytes.
-func checkEmail(email string) []FieldError {
-	bad := []FieldError{{Field: "email", Code: "email_invalid", Message: "Email must be a valid address such as name@example.com."}}
-	if email == "" || len(email) > emailMaxLen || !utf8.ValidString(email) {
-		return bad
-	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Name != "" || a.Address != email {
-		return bad
-	}
-	at := strings.LastIndexByte(email, '@')
-	if at < 1 || at == len(email)-1 || !strings.Contains(email[at+1:], ".") {
-		return bad
-	}
-	return nil
+	return public(u), nil
 }
 
 // checkPassword runs the policy with the user's identity as words the

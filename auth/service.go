@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,42 +24,53 @@ import (
 // Service runs every authentication flow. It is safe for concurrent use; make
 // one with [New] and share it.
 type Service struct {
-	mode             Mode
-	store            store.Store
-	mail             mailer.Mailer // asynchronous; nil in Basic mode without a mailer
-	ownsMail         *mailer.Async // the queue New made, drained by Shutdown
-	templates        *mailer.Templates
-	tokens           *token.Manager
-	tokenCache       *tokenCache // nil when turned off
-	hasher           *password.Hasher
-	policy           password.Policy
-	requireVerified  bool
-	codeTTL          time.Duration
-	codeMaxAttempts  int
-	codeKey          []byte
-	appName          string
-	dummyHash        string // verified for unknown users so login timing does not tell
-	loginLimits      []ratelimit.Limiter
-	verifySendLimits []ratelimit.Limiter
-	resetSendLimits  []ratelimit.Limiter
-	now              func() time.Time
-	rand             io.Reader
-	log              *slog.Logger
-	onEvent          func(context.Context, Event)
-	background       sync.WaitGroup // code sends that outlive their request
+	mode               Mode
+	store              store.Store
+	mail               *mailer.Async // nil in Basic mode without a mailer
+	ownsMail           bool          // New made mail, so Shutdown drains it
+	templates          *mailer.Templates
+	welcomeMail        bool
+	tokens             *token.Manager
+	tokenCache         *tokenCache // nil when turned off
+	hasher             *password.Hasher
+	policy             password.Policy
+	requireVerified    bool
+	sessionMaxLifetime time.Duration
+	unverifiedTTL      time.Duration // 0 keeps unverified accounts
+	codeTTL            time.Duration
+	codeMaxAttempts    int
+	codeKey            []byte
+	deviceKey          []byte // nil when device tokens are off
+	deviceTTL          time.Duration
+	appName            string
+	dummyHash          string // verified for unknown users so login timing does not tell
+	hashTime           hashTimer
+	// The limiters; a nil slice is a limit turned off.
+	loginNetLimits     []ratelimit.Limiter // failures per identifier and client network
+	loginAccountLimits []ratelimit.Limiter // failures per identifier from everywhere
+	deviceLimits       []ratelimit.Limiter // failures per device token
+	passwordLimits     []ratelimit.Limiter // change-password failures per user
+	codeGuessLimits    []ratelimit.Limiter // wrong codes per client network
+	verifySends        sendLimits
+	resetSends         sendLimits
+	now                func() time.Time
+	rand               io.Reader
+	log                *slog.Logger
+	onEvent            func(context.Context, Event)
+	background         sync.WaitGroup // code sends that outlive their request
 }
 
 // New checks cfg and returns a Service. It returns an error for a missing
 // store, a missing mailer in Complete mode, a weak or missing token secret
-// (token.ErrWeakSecret), invalid hashing parameters, or an unknown mode.
+// (token.ErrWeakSecret), invalid hashing parameters, a negative value where
+// Config says a setting cannot be turned off, or an unknown mode.
 func New(cfg Config) (*Service, error) {
 	s := &Service{
 		mode:            cfg.Mode,
 		store:           cfg.Store,
 		policy:          password.DefaultPolicy(),
 		requireVerified: !cfg.AllowUnverifiedLogin,
-		codeTTL:         cfg.CodeTTL,
-		codeMaxAttempts: cfg.CodeMaxAttempts,
+		welcomeMail:     !cfg.NoWelcomeMail,
 		appName:         cfg.AppName,
 		now:             cfg.Now,
 		rand:            cfg.Rand,
@@ -90,14 +102,22 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Policy != nil {
 		s.policy = *cfg.Policy
 	}
-	if s.codeTTL <= 0 {
-		s.codeTTL = defaultCodeTTL
-	}
-	if s.codeMaxAttempts <= 0 {
-		s.codeMaxAttempts = defaultCodeMaxAttempts
-	}
 	if s.appName == "" {
 		s.appName = defaultAppName
+	}
+	var err error
+	if s.codeTTL, err = required("CodeTTL", cfg.CodeTTL, defaultCodeTTL); err != nil {
+		return nil, err
+	}
+	if s.codeMaxAttempts, err = required("CodeMaxAttempts", cfg.CodeMaxAttempts, defaultCodeMaxAttempts); err != nil {
+		return nil, err
+	}
+	if s.sessionMaxLifetime, err = required("SessionMaxLifetime", cfg.SessionMaxLifetime, defaultSessionMaxLifetime); err != nil {
+		return nil, err
+	}
+	s.unverifiedTTL, _ = optional(cfg.UnverifiedAccountTTL, defaultUnverifiedTTL)
+	if n, on := optional(cfg.TokenCacheSize, defaultTokenCacheSize); on {
+		s.tokenCache = newTokenCache(n)
 	}
 
 	tc := cfg.Token
@@ -107,26 +127,19 @@ func New(cfg Config) (*Service, error) {
 	if tc.Rand == nil {
 		tc.Rand = s.rand
 	}
-	var err error
 	if s.tokens, err = token.New(tc); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 
-	switch n := cfg.TokenCacheSize; {
-	case n == 0:
-		s.tokenCache = newTokenCache(defaultTokenCacheSize)
-	case n > 0:
-		s.tokenCache = newTokenCache(n)
-	}
-
 	s.codeKey = cfg.CodeKey
 	if s.codeKey == nil && len(tc.Secret) > 0 {
-		m := hmac.New(sha256.New, tc.Secret)
-		m.Write([]byte("forgeauth verification code key v1"))
-		s.codeKey = m.Sum(nil)
+		s.codeKey = derive(tc.Secret, "forgeauth verification code key v1")
 	}
 	if s.mode == ModeComplete && len(s.codeKey) < 32 {
-		return nil, errors.New("auth: Config.CodeKey of at least 32 bytes is required with asymmetric token keys")
+		return nil, errors.New("auth: Config.CodeKey must be at least 32 bytes (and is required with asymmetric token keys)")
+	}
+	if ttl, on := optional(cfg.DeviceTokenTTL, defaultDeviceTokenTTL); on && len(s.codeKey) >= 32 {
+		s.deviceKey, s.deviceTTL = derive(s.codeKey, "forgeauth device token key v1"), ttl
 	}
 
 	hc := cfg.Password
@@ -138,9 +151,11 @@ func New(cfg Config) (*Service, error) {
 	}
 	// The dummy hash has the current parameters, so verifying against it
 	// costs what verifying a real user's hash costs.
+	started := time.Now()
 	if s.dummyHash, err = password.Hash("forgeauth dummy password", s.hasher.Params(), s.rand); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
+	s.hashTime.observe(time.Since(started)) // the first estimate of a check
 
 	if err := s.makeLimiters(cfg); err != nil {
 		return nil, err
@@ -156,13 +171,44 @@ func New(cfg Config) (*Service, error) {
 		if a, ok := cfg.Mailer.(*mailer.Async); ok {
 			s.mail = a
 		} else {
-			if s.ownsMail, err = mailer.NewAsync(cfg.Mailer, mailer.AsyncConfig{Logger: s.log}); err != nil {
+			if s.mail, err = mailer.NewAsync(cfg.Mailer, mailer.AsyncConfig{Logger: s.log}); err != nil {
 				return nil, fmt.Errorf("auth: %w", err)
 			}
-			s.mail = s.ownsMail
+			s.ownsMail = true
 		}
 	}
 	return s, nil
+}
+
+// required applies the rule of Config to a setting that cannot be turned
+// off: zero is the default, negative an error.
+func required[T int | time.Duration](name string, v, def T) (T, error) {
+	switch {
+	case v == 0:
+		return def, nil
+	case v < 0:
+		return 0, fmt.Errorf("auth: Config.%s must not be negative (it cannot be turned off)", name)
+	}
+	return v, nil
+}
+
+// optional applies the rule of Config to a setting that can be turned off:
+// zero is the default, negative is off (on == false).
+func optional[T int | time.Duration](v, def T) (val T, on bool) {
+	switch {
+	case v == 0:
+		return def, true
+	case v < 0:
+		return 0, false
+	}
+	return v, true
+}
+
+// derive returns a key for one purpose from a master key.
+func derive(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 func (s *Service) makeLimiters(cfg Config) error {
@@ -172,49 +218,59 @@ func (s *Service) makeLimiters(cfg Config) error {
 			return ratelimit.NewMemory(ratelimit.MemoryConfig{Rule: rule, Now: s.now})
 		}
 	}
-	type spec struct {
-		name string
-		rule ratelimit.Rule
-	}
-	build := func(specs ...spec) ([]ratelimit.Limiter, error) {
-		var ls []ratelimit.Limiter
-		for _, sp := range specs {
-			l, err := newLimiter(sp.name, sp.rule)
-			if err != nil {
-				return nil, fmt.Errorf("auth: limiter %s: %w", sp.name, err)
-			}
-			ls = append(ls, l)
+	// build makes one limiter per rule that is on (a positive limit).
+	build := func(dst *[]ratelimit.Limiter, name string, limit int, window time.Duration) error {
+		if limit <= 0 || window <= 0 {
+			return nil
 		}
-		return ls, nil
-	}
-	var err error
-	if limit := cfg.LoginMaxFailures; limit >= 0 {
-		if limit == 0 {
-			limit = defaultLoginMaxFailures
+		l, err := newLimiter(name, ratelimit.Rule{Limit: limit, Window: window})
+		if err != nil {
+			return fmt.Errorf("auth: limiter %s: %w", name, err)
 		}
-		s.loginLimits, err = build(
-			spec{"login-failures", ratelimit.Rule{Limit: limit, Window: loginFailureWindow}},
-			spec{"login-failures-hourly", ratelimit.Rule{Limit: loginFailuresPerHour, Window: time.Hour}},
+		*dst = append(*dst, l)
+		return nil
+	}
+	perNetwork, on := optional(cfg.LoginMaxFailures, defaultLoginMaxFailures)
+	if on {
+		perHour, _ := optional(cfg.LoginFailuresPerHour, defaultLoginFailuresPerHour)
+		err := errors.Join(
+			build(&s.loginNetLimits, "login-failures", perNetwork, loginFailureWindow),
+			build(&s.loginAccountLimits, "login-failures-hourly", perHour, time.Hour),
+			build(&s.deviceLimits, "login-failures-device", perNetwork, loginFailureWindow),
+			build(&s.passwordLimits, "password-failures", perNetwork, loginFailureWindow),
+			build(&s.passwordLimits, "password-failures-hourly", perHour, time.Hour),
 		)
 		if err != nil {
 			return err
 		}
 	}
-	if s.mode == ModeComplete {
-		sends := func(purpose string) ([]ratelimit.Limiter, error) {
-			return build(
-				spec{purpose + "-cooldown", ratelimit.Rule{Limit: 1, Window: codeSendCooldown}},
-				spec{purpose + "-hourly", ratelimit.Rule{Limit: codeSendsPerHour, Window: time.Hour}},
-			)
-		}
-		if s.verifySendLimits, err = sends("verification-sends"); err != nil {
-			return err
-		}
-		if s.resetSendLimits, err = sends("reset-sends"); err != nil {
-			return err
-		}
+	if s.mode != ModeComplete {
+		return nil
 	}
-	return nil
+	cooldown, _ := optional(cfg.CodeResendCooldown, defaultCodeResendCooldown)
+	perHour, _ := optional(cfg.CodeSendsPerHour, defaultCodeSendsPerHour)
+	guesses, _ := optional(cfg.CodeGuessesPerNetwork, defaultCodeGuessesPerNetwork)
+	sends := func(dst *sendLimits, purpose string) error {
+		err := errors.Join(
+			build(&dst.hourly, purpose+"-hourly", perHour, time.Hour),
+			build(&dst.cooldown, purpose+"-cooldown", 1, cooldown),
+		)
+		dst.all = append(slices.Clip(dst.cooldown), dst.hourly...)
+		return err
+	}
+	return errors.Join(
+		build(&s.codeGuessLimits, "code-guesses", guesses, codeGuessWindow),
+		sends(&s.verifySends, "verification-sends"),
+		sends(&s.resetSends, "reset-sends"),
+	)
+}
+
+// sendLimits are the limiters of the codes of one purpose mailed to one
+// address.
+type sendLimits struct {
+	cooldown []ratelimit.Limiter // one send per cooldown
+	hourly   []ratelimit.Limiter // the hourly cap
+	all      []ratelimit.Limiter // both
 }
 
 // Mode reports the service's mode.
@@ -245,10 +301,10 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("auth: shutdown: %w", ctx.Err())
 	}
-	if s.ownsMail == nil {
+	if !s.ownsMail {
 		return nil
 	}
-	return s.ownsMail.Shutdown(ctx)
+	return s.mail.Shutdown(ctx)
 }
 
 // backgroundTimeout bounds work that outlives its request.
@@ -316,41 +372,39 @@ func hashErr(err error) error {
 	return fmt.Errorf("auth: %w", err)
 }
 
-// limited checks the limiters for key without counting and returns a
-// *RateLimitError for the longest wait, or nil.
-func limited(ctx context.Context, ls []ratelimit.Limiter, key string) error {
-	return checkLimits(ctx, ls, key, ratelimit.Limiter.Peek)
-}
-
-// count records one event for key on every limiter; it reports a
-// *RateLimitError when any of them refused it.
-func count(ctx context.Context, ls []ratelimit.Limiter, key string) error {
-	return checkLimits(ctx, ls, key, ratelimit.Limiter.Allow)
-}
-
-func checkLimits(ctx context.Context, ls []ratelimit.Limiter, key string,
-	check func(ratelimit.Limiter, context.Context, string) (ratelimit.Result, error)) error {
-	var wait time.Duration
-	for _, l := range ls {
-		r, err := check(l, ctx, key)
-		if err != nil {
-			return &UnavailableError{RetryAfter: time.Second, Err: err}
-		}
-		if !r.Allowed && r.RetryAfter > wait {
-			wait = r.RetryAfter
-		}
-	}
-	if wait > 0 {
-		return &RateLimitError{RetryAfter: wait}
+// reserve counts one event for key on every limiter before the work it
+// limits is done, so that concurrent requests can never all pass a check
+// made before any of them is counted. When one limiter refuses, the events
+// already counted on the others are given back (ratelimit.AllowAll), and
+// the answer is a *RateLimitError with the longest wait. A limiter that
+// fails makes the request unavailable (fail closed).
+func reserve(ctx context.Context, ls []ratelimit.Limiter, key string) error {
+	r, err := ratelimit.AllowAll(ctx, key, ls...)
+	switch {
+	case err != nil:
+		return &UnavailableError{RetryAfter: time.Second, Err: fmt.Errorf("auth: rate limiter: %w", err)}
+	case !r.Allowed:
+		return &RateLimitError{RetryAfter: max(r.RetryAfter, time.Second)}
 	}
 	return nil
 }
 
-func reset(ctx context.Context, ls []ratelimit.Limiter, key string) error {
+// refund gives back the event reserve counted for key on every limiter,
+// for work that turned out not to count (a right password, a code that was
+// accepted, a mail that could not be queued).
+func (s *Service) refund(ctx context.Context, ls []ratelimit.Limiter, key string) {
+	for _, l := range ls {
+		if err := l.Refund(ctx, key); err != nil {
+			s.log.WarnContext(ctx, "auth: giving back a rate-limit event failed", "error", err)
+		}
+	}
+}
+
+// forgive forgets key on every limiter: the failures counted so far.
+func (s *Service) forgive(ctx context.Context, ls []ratelimit.Limiter, key string) {
 	for _, l := range ls {
 		if err := l.Reset(ctx, key); err != nil {
-			return err
+			s.log.WarnContext(ctx, "auth: resetting a rate limit failed", "error", err)
 		}
 	}
-	return nil
 }

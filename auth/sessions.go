@@ -30,20 +30,26 @@ func (s *Service) VerifyAccessToken(accessToken string) (token.Claims, error) {
 	return claims, nil
 }
 
-// Authenticate verifies an access token and loads its user. It returns
+// Authenticate verifies an access token and loads its user, in one store
+// round trip that also checks the token's session. It returns
 // [ErrInvalidToken] when the token fails [Service.VerifyAccessToken], when
-// the user is gone or disabled, or when the token was issued before the
-// user's last logout-all or password change; and an *[UnavailableError] when
-// the store cannot be reached, so that callers fail closed.
+// the user is gone or disabled, when the token's session has ended (logout,
+// device revocation, refresh-token reuse, logout-all, a password change or
+// reset, a disabling, or the session's absolute end), or when the token was
+// issued before the user's last logout-all or password change; and an
+// *[UnavailableError] when the store cannot be reached, so that callers
+// fail closed. The Identity's User carries no password hash.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (Identity, error) {
 	claims, err := s.VerifyAccessToken(accessToken)
 	if err != nil {
 		return Identity{}, err
 	}
-	u, err := s.store.UserByID(ctx, claims.UserID)
+	u, err := s.store.UserWithSession(ctx, claims.UserID, claims.SessionID, s.now().UTC())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return Identity{}, fmt.Errorf("%w: user is gone", ErrInvalidToken)
+	case errors.Is(err, store.ErrSessionEnded):
+		return Identity{}, fmt.Errorf("%w: session ended", ErrInvalidToken)
 	case err != nil:
 		return Identity{}, storeErr("find user", err)
 	case !u.IsActive:
@@ -51,14 +57,18 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Identit
 	case claims.IssuedAt.Before(u.TokensValidAfter):
 		return Identity{}, fmt.Errorf("%w: token was revoked", ErrInvalidToken)
 	}
-	return Identity{User: u, Claims: claims}, nil
+	return Identity{User: public(u), Claims: claims}, nil
 }
 
 // Refresh rotates a refresh token: the presented token is revoked and a new
 // access and refresh token of the same session are returned. Each refresh
-// token works once. Presenting one that was already rotated is taken as theft
-// (RFC 9700 §4.14.2): the whole session is revoked, so the newest token
-// fails too, and an [EventRefreshReuse] is emitted.
+// token works once, and no token outlives its session's absolute end
+// (Config.SessionMaxLifetime after the login). Presenting one that was
+// already rotated is taken as theft (RFC 9700 §4.14.2): the whole session
+// is revoked, so the newest token fails too, and an [EventRefreshReuse] is
+// emitted. A token of a session that was ended otherwise (logout, device
+// revocation, logout-all, a password change, a disabling) is refused with
+// an [EventRefreshFailed] instead, so that the theft signal stays clean.
 //
 // It returns [ErrInvalidRefreshToken] for a bad, expired, revoked or reused
 // token, [ErrInactiveUser] for a disabled account, [ErrNotEnabled] in Basic
@@ -81,15 +91,25 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, c Client) (T
 		return Tokens{}, ErrInactiveUser
 	}
 
-	t, next, err := s.issuePair(u, claims.SessionID, c)
+	ss := session{id: claims.SessionID, authTime: claims.AuthTime}
+	if !ss.authTime.IsZero() {
+		ss.end = ss.authTime.Add(s.sessionMaxLifetime)
+	}
+	t, next, err := s.issuePair(u, ss, c.stored())
+	if errors.Is(err, token.ErrIncompleteIdentity) && !ss.end.IsZero() {
+		return Tokens{}, fmt.Errorf("%w: the session has reached its end", ErrInvalidRefreshToken)
+	}
 	if err != nil {
 		return Tokens{}, err
 	}
-	_, err = s.store.RotateRefreshToken(ctx, token.Digest(refreshToken), next, s.now().UTC())
+	err = s.store.RotateRefreshToken(ctx, token.Digest(refreshToken), next, s.now().UTC())
 	switch {
 	case errors.Is(err, store.ErrReused):
 		s.emit(ctx, EventRefreshReuse, OutcomeFailure, u.ID, claims.SessionID, c, "session_revoked")
 		return Tokens{}, fmt.Errorf("%w: reused", ErrInvalidRefreshToken)
+	case errors.Is(err, store.ErrSessionEnded):
+		s.emit(ctx, EventRefreshFailed, OutcomeFailure, u.ID, claims.SessionID, c, "session_ended")
+		return Tokens{}, fmt.Errorf("%w: session ended", ErrInvalidRefreshToken)
 	case errors.Is(err, store.ErrNotFound):
 		return Tokens{}, fmt.Errorf("%w: unknown or expired", ErrInvalidRefreshToken)
 	case err != nil:
@@ -125,9 +145,11 @@ func (s *Service) Logout(ctx context.Context, refreshToken string, c Client) err
 }
 
 // LogoutAll ends every session of the signed-in user and makes every access
-// token issued before now fail [Service.Authenticate]. It returns
-// [ErrNotEnabled] in Basic mode and an *[UnavailableError] when the store
-// cannot be reached.
+// token issued before now fail [Service.Authenticate] (the moment is
+// recorded with [store.NextRevocation], so two calls in one second still
+// each cut the tokens issued before them). It returns [ErrInvalidToken]
+// when the user is gone, [ErrNotEnabled] in Basic mode and an
+// *[UnavailableError] when the store cannot be reached.
 func (s *Service) LogoutAll(ctx context.Context, id Identity, c Client) error {
 	if s.mode != ModeComplete {
 		return ErrNotEnabled
