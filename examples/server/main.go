@@ -138,6 +138,7 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 		mailDesc = fmt.Sprintf("smtp:%s:%d", smtpCfg.Host, smtpCfg.Port)
 	} else {
 		cfg.Mailer = mailer.NewLog(logger)
+		logger.Warn("EMAIL_HOST is not set: mails, with their codes, go to this log instead of being sent; set EMAIL_HOST before real users sign up")
 	}
 
 	opts := httpauth.Options{
@@ -208,7 +209,7 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 
 	cleanCtx, stopCleaning := context.WithCancel(ctx)
 	var cleaning sync.WaitGroup
-	cleaning.Go(func() { cleanExpired(cleanCtx, st, cleanupInterval, logger) })
+	cleaning.Go(func() { cleanExpired(cleanCtx, svc.DeleteExpired, cleanupInterval, logger) })
 	// Cleaning stops before the database closes.
 	closers = append(closers, func() error { stopCleaning(); cleaning.Wait(); return nil })
 

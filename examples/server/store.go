@@ -77,27 +77,24 @@ func openStore(ctx context.Context, d database) (st store.Store, close func() er
 	return s, db.Close, nil
 }
 
-// cleanupInterval is how often expired refresh tokens and codes are deleted.
+// cleanupInterval is how often expired records are deleted.
 const cleanupInterval = time.Hour
 
-// cleanExpired deletes expired refresh tokens and codes now and then every
-// interval until ctx ends, when st can.
-func cleanExpired(ctx context.Context, st store.Store, interval time.Duration, logger *slog.Logger) {
-	c, ok := st.(store.Cleaner)
-	if !ok {
-		return
-	}
+// cleanExpired deletes expired refresh tokens, codes, tickets and
+// unverified accounts (through clean, the service's DeleteExpired) now and
+// then every interval until ctx ends.
+func cleanExpired(ctx context.Context, clean func(context.Context) (int64, error), interval time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		n, err := c.DeleteExpired(ctx, time.Now())
+		n, err := clean(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
-			logger.WarnContext(ctx, "deleting expired tokens and codes failed", "error", err)
+			logger.WarnContext(ctx, "deleting expired records failed", "error", err)
 		case n > 0:
-			logger.InfoContext(ctx, "deleted expired tokens and codes", "count", n)
+			logger.InfoContext(ctx, "deleted expired records", "count", n)
 		}
 		select {
 		case <-ctx.Done():
