@@ -48,6 +48,9 @@
 //
 // The client IP (for the per-IP limit and the device list) is the peer
 // address unless the peer is one of [Options.TrustedProxies]; see [ClientIP].
+// The per-IP limit counts an IPv6 client by its /64 network
+// ([Options.IPv6PrefixLen]), so that one host cannot rotate through its
+// addresses to escape it; see [ClientNetwork].
 // A login's device name and type come from the body or, when absent, from the
 // User-Agent ("Chrome on macOS", "mobile").
 //

@@ -27,8 +27,9 @@ const (
 )
 
 // Options configures a [Handler]. The zero value is the secure default:
-// routes under /api/v1, 60 requests per minute per client IP over the auth
-// endpoints, request bodies up to 16 KiB, X-Forwarded-For ignored.
+// routes under /api/v1, 60 requests per minute per client IP (per /64 for
+// IPv6 clients) over the auth endpoints, request bodies up to 16 KiB,
+// X-Forwarded-For ignored.
 type Options struct {
 	// Prefix is the path under which the routes live, starting with "/"
 	// and without a trailing "/"; "" means "/api/v1" and "/" the root. It
@@ -37,7 +38,8 @@ type Options struct {
 
 	// IPLimiter limits requests per client IP over the auth endpoints
 	// (register, login, verify-email, resend-verification, refresh, logout,
-	// forgot-password, reset-password, change-password). nil means an
+	// forgot-password, reset-password, change-password), keyed by the
+	// client's network (see IPv6PrefixLen and [ClientNetwork]). nil means an
 	// in-memory limiter of 60 requests per minute per IP; give a shared
 	// limiter (ratelimit/redislimit) when several instances serve one
 	// site. When the limiter fails the request is answered 503: the limit
@@ -50,6 +52,13 @@ type Options struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed;
 	// see [ClientIP]. Empty means the peer address is the client.
 	TrustedProxies []netip.Prefix
+
+	// IPv6PrefixLen is the length of the IPv6 prefix whose addresses count
+	// as one client for the per-IP limit; see [ClientNetwork]. IPv4
+	// addresses (IPv4-mapped IPv6 ones too) always count one by one. 0
+	// means 64 ([DefaultIPv6PrefixLen]); 128 counts each IPv6 address on
+	// its own; a value outside 0..128 is an error from [New].
+	IPv6PrefixLen int
 
 	// Logger receives internal errors (never shown to clients). nil means
 	// slog.Default().
@@ -85,15 +94,16 @@ type Handler struct {
 	paths   []string // the route paths, for Mount
 	limiter ratelimit.Limiter
 	trusted []netip.Prefix
+	v6Bits  int // IPv6 prefix length of a client's network
 	logger  *slog.Logger
 	maxBody int64
 	openapi []byte
 }
 
 // New returns a Handler for svc. It returns an error matching
-// [ErrInvalidOptions] when svc is nil, the prefix is not a clean path or
-// MaxBodyBytes is negative, and the error of ratelimit.NewMemory if the
-// default limiter cannot be made.
+// [ErrInvalidOptions] when svc is nil, the prefix is not a clean path,
+// MaxBodyBytes is negative or IPv6PrefixLen is outside 0..128, and the error
+// of ratelimit.NewMemory if the default limiter cannot be made.
 func New(svc *auth.Service, opts Options) (*Handler, error) {
 	if svc == nil {
 		return nil, fmt.Errorf("%w: nil auth service", ErrInvalidOptions)
@@ -105,11 +115,16 @@ func New(svc *auth.Service, opts Options) (*Handler, error) {
 	if opts.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("%w: negative MaxBodyBytes", ErrInvalidOptions)
 	}
+	v6Bits, err := ipv6PrefixLen(opts.IPv6PrefixLen)
+	if err != nil {
+		return nil, err
+	}
 	h := &Handler{
 		svc:     svc,
 		prefix:  prefix,
 		mux:     http.NewServeMux(),
 		trusted: slices.Clone(opts.TrustedProxies),
+		v6Bits:  v6Bits,
 		logger:  opts.Logger,
 		maxBody: opts.MaxBodyBytes,
 	}
@@ -265,11 +280,12 @@ func (h *Handler) Mount(m Mux) {
 	m.Handle(h.prefix+"/", h)
 }
 
-// limitIP counts the request against the per-IP limit and answers 429
-// rate_limited when over it, or 503 when the limiter fails.
+// limitIP counts the request against the per-IP limit, under the client's
+// network (see [ClientNetwork]), and answers 429 rate_limited when over it,
+// or 503 when the limiter fails.
 func (h *Handler) limitIP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		res, err := h.limiter.Allow(r.Context(), "httpauth:ip:"+ClientIP(r, h.trusted))
+		res, err := h.limiter.Allow(r.Context(), "httpauth:ip:"+h.clientNetwork(r))
 		if err != nil {
 			h.logger.LogAttrs(r.Context(), slog.LevelWarn, "httpauth: IP limiter failed",
 				slog.String("path", r.URL.Path), slog.Any("err", err))
@@ -282,6 +298,16 @@ func (h *Handler) limitIP(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// clientNetwork is the network of the request's client, or "" when the
+// peer has no IP address.
+func (h *Handler) clientNetwork(r *http.Request) string {
+	addr, ok := clientAddr(r, h.trusted)
+	if !ok {
+		return ""
+	}
+	return network(addr, h.v6Bits)
 }
 
 // client describes the request's origin for the service: the client IP, the

@@ -186,6 +186,8 @@ func TestNewErrors(t *testing.T) {
 		{"dot segment", svc, httpauth.Options{Prefix: "/a/../b"}},
 		{"double slash", svc, httpauth.Options{Prefix: "//"}},
 		{"negative body limit", svc, httpauth.Options{MaxBodyBytes: -1}},
+		{"negative IPv6 prefix length", svc, httpauth.Options{IPv6PrefixLen: -1}},
+		{"IPv6 prefix length over 128", svc, httpauth.Options{IPv6PrefixLen: 129}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,9 +198,11 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 
-	h, err := httpauth.New(svc, httpauth.Options{})
-	require.NoError(t, err)
-	require.NotNil(t, h)
+	for _, opts := range []httpauth.Options{{}, {IPv6PrefixLen: 1}, {IPv6PrefixLen: 128}} {
+		h, err := httpauth.New(svc, opts)
+		require.NoError(t, err)
+		require.NotNil(t, h)
+	}
 }
 
 // TestBodyLimitBoundary: a body of exactly the limit is read; one byte more
