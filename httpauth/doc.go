@@ -36,10 +36,12 @@
 // # Requests and errors
 //
 // Bodies are JSON objects whose members are matched exactly: unknown, repeated
-// or differently-cased members, trailing data, a wrong type, a missing member
-// or invalid UTF-8 are answered 400; another content type 415; a body over
-// [Options.MaxBodyBytes] 413. Login also takes an OAuth2 password-grant style
-// form. Errors are [RFC 9457] application/problem+json documents with a stable
+// or differently-cased members, trailing data, a wrong type, a missing member,
+// invalid UTF-8 or a value that is not text (a NUL character, also written
+// as the escape \u0000, or an escape of a lone UTF-16 surrogate) are
+// answered 400, so such input never reaches the store; another content type
+// 415; a body over [Options.MaxBodyBytes] 413. Login also takes an OAuth2
+// password-grant style form. Errors are [RFC 9457] application/problem+json documents with a stable
 // code, mapped from the service's errors in one place; any other error is
 // logged and answered 500 "internal" without its text. 401 answers carry a
 // WWW-Authenticate challenge ([RFC 6750]), 429 and 503 a Retry-After.
@@ -52,7 +54,10 @@
 // ([Options.IPv6PrefixLen]), so that one host cannot rotate through its
 // addresses to escape it; see [ClientNetwork].
 // A login's device name and type come from the body or, when absent, from the
-// User-Agent ("Chrome on macOS", "mobile").
+// User-Agent ("Chrome on macOS", "mobile"). The User-Agent is not the
+// client's to choose in a browser, so it is never refused: it is kept
+// cleaned (control characters dropped, invalid UTF-8 replaced by U+FFFD) and
+// cut to 256 characters.
 //
 // [RFC 9457]: https://www.rfc-editor.org/rfc/rfc9457
 // [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750

@@ -312,7 +312,9 @@ func (h *Handler) clientNetwork(r *http.Request) string {
 
 // client describes the request's origin for the service: the client IP, the
 // User-Agent, and the device name and type given by the client or else
-// derived from the User-Agent, each cut to 256 characters.
+// derived from the User-Agent, each cleaned (control characters dropped,
+// invalid UTF-8 replaced) and cut to 256 characters. A User-Agent is cleaned
+// rather than refused: a browser user cannot change it.
 func (h *Handler) client(r *http.Request, deviceName, deviceType string) auth.Client {
 	ua := r.Header.Get("User-Agent")
 	name, typ := parseUserAgent(ua)
