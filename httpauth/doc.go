@@ -18,6 +18,18 @@
 //		fmt.Fprintf(w, "notes of %s\n", u.Username)
 //	})))
 //
+// On a router mounted under a path (a chi sub-router, a mux behind
+// http.StripPrefix) use [Handler.MountAt] with that path instead:
+//
+//	r.Route("/api/v1", func(r chi.Router) {
+//		if err := h.MountAt(r, "/api/v1"); err != nil { ... }
+//	})
+//
+// The Handler itself may also be mounted whole: r.Mount("/api/v1", h) on
+// chi, or mux.Handle("/api/v1/", http.StripPrefix("/api/v1", h)).
+// [Options.Prefix] is always the full path of the endpoints, as clients
+// see it.
+//
 // In Basic mode the handler serves register, login and users/me; in Complete
 // mode also email verification, refresh, logout, logout-all, forgot, reset
 // and change password, and the device list. {prefix}/openapi.json is the

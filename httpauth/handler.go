@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +18,10 @@ import (
 // ErrInvalidOptions is returned, wrapped with the reason, by [New] for a nil
 // service or an unusable [Options] value.
 var ErrInvalidOptions = errors.New("httpauth: invalid options")
+
+// ErrInvalidMount is returned, wrapped with the reason, by [Handler.MountAt]
+// for a mount that cannot route a request to the endpoints.
+var ErrInvalidMount = errors.New("httpauth: invalid mount")
 
 // The defaults of [Options].
 const (
@@ -33,7 +38,10 @@ const (
 type Options struct {
 	// Prefix is the path under which the routes live, starting with "/"
 	// and without a trailing "/"; "" means "/api/v1" and "/" the root. It
-	// may hold letters, digits and "-._~/" only.
+	// may hold letters, digits and "-._~/" only. It is the full path as
+	// clients see it (the OpenAPI document's server URL), also when the
+	// Handler is mounted on a sub-router ([Handler.MountAt]) or behind
+	// http.StripPrefix.
 	Prefix string
 
 	// IPLimiter limits requests per client IP over the auth endpoints
@@ -91,7 +99,7 @@ type Handler struct {
 	svc     *auth.Service
 	prefix  string
 	mux     *http.ServeMux
-	paths   []string // the route paths, for Mount
+	paths   []string // the route paths under the prefix, for Mount
 	limiter ratelimit.Limiter
 	trusted []netip.Prefix
 	v6Bits  int // IPv6 prefix length of a client's network
@@ -159,8 +167,16 @@ func cleanPrefix(p string) (string, error) {
 	if p == "" {
 		return DefaultPrefix, nil
 	}
-	bad := func(why string) error { return fmt.Errorf("%w: prefix %q %s", ErrInvalidOptions, p, why) }
-	if p[0] != '/' {
+	return cleanPath(p, "prefix", ErrInvalidOptions)
+}
+
+// cleanPath checks and normalises a path given in the configuration: it
+// starts with "/", holds letters, digits and "-._~/" in clean segments, and
+// loses a trailing "/" ("/" becomes "", the root). Errors wrap sentinel and
+// name the value as what.
+func cleanPath(p, what string, sentinel error) (string, error) {
+	bad := func(why string) error { return fmt.Errorf("%w: %s %q %s", sentinel, what, p, why) }
+	if p == "" || p[0] != '/' {
 		return "", bad("does not start with /")
 	}
 	p = strings.TrimSuffix(p, "/")
@@ -226,13 +242,17 @@ func (h *Handler) routes(basic bool) {
 			next = h.limitIP(next)
 		}
 		h.mux.Handle(rt.method+" "+h.prefix+rt.path, next)
-		if p := h.prefix + rt.path; !slices.Contains(h.paths, p) {
-			h.paths = append(h.paths, p)
+		if !slices.Contains(h.paths, rt.path) {
+			h.paths = append(h.paths, rt.path)
 		}
 	}
 }
 
-// ServeHTTP serves the endpoints. A path under the prefix that names no
+// ServeHTTP serves the endpoints. It finds the endpoint from the request
+// path: the path after the prefix, or, when the path with the prefix put in
+// front names an endpoint, the path as given: a router that took the prefix
+// off already (http.StripPrefix(prefix, h), or [Handler.MountAt] on a
+// router behind one) reaches the endpoints too. A path that names no
 // endpoint (or an endpoint of Complete mode when the service is in Basic
 // mode) is answered 404 not_found, and a known path with another method 405
 // method_not_allowed with an Allow header, both as problem documents.
@@ -243,14 +263,50 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // fallback answers what no endpoint pattern matches: registered on "/", it
 // is the least specific pattern of the internal mux, so the route is matched
-// once per request and only a miss pays for working out 404 or 405.
+// once per request and only a miss pays for trying the path as one without
+// its prefix, and then for working out 404 or 405.
 func (h *Handler) fallback(w http.ResponseWriter, r *http.Request) {
-	if allow := h.allowed(r); len(allow) > 0 {
+	alt := h.withPrefix(r)
+	if alt != nil {
+		if _, pattern := h.mux.Handler(alt); pattern != fallbackPattern {
+			h.mux.ServeHTTP(w, alt)
+			return
+		}
+	}
+	allow := h.allowed(r)
+	if len(allow) == 0 && alt != nil {
+		allow = h.allowed(alt)
+	}
+	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeProblem(w, newProblem(codeMethodNotAllowed, "The method is not allowed for this path; see the Allow header."))
 		return
 	}
 	h.writeError(w, r, errRouteNotFound)
+}
+
+// withPrefix returns r with the prefix put in front of its path, or nil when
+// the prefix is the root.
+func (h *Handler) withPrefix(r *http.Request) *http.Request {
+	if h.prefix == "" {
+		return nil
+	}
+	return withPath(r, h.prefix)
+}
+
+// withPath returns a shallow copy of r whose path has base put in front,
+// the reverse of http.StripPrefix. base is a clean path (see cleanPath),
+// the same escaped or not.
+func withPath(r *http.Request, base string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.URL = new(url.URL)
+	*r2.URL = *r.URL
+	r2.URL.Path = base + r.URL.Path
+	if r.URL.RawPath != "" {
+		r2.URL.RawPath = base + r.URL.RawPath
+	}
+	return r2
 }
 
 // allowed lists the methods the internal mux serves for r's path with an
@@ -266,18 +322,94 @@ func (h *Handler) allowed(r *http.Request) []string {
 	return allow
 }
 
-// Mount registers the handler on m: one method-less pattern per endpoint
-// path (so that the Handler itself answers 405 with the Allow header), and
-// the subtree pattern prefix+"/", which on *http.ServeMux also routes the
-// unknown paths under the prefix to the Handler for a problem+json 404. The
-// patterns use the {id} wildcard syntax that *http.ServeMux and chi share.
-// With chi, r.Mount(prefix, h) is an alternative that sends every path under
-// the prefix to the Handler. Mount panics if m does (a conflicting pattern).
+// Mount registers the handler on m, a router that sees whole request paths
+// (the application's root *http.ServeMux or chi.Router): one method-less
+// pattern per endpoint path (so that the Handler itself answers 405 with the
+// Allow header), the subtree pattern prefix+"/", which on *http.ServeMux
+// also routes the unknown paths under the prefix to the Handler for a
+// problem+json 404, and, on any other router, prefix+"/*", which does the
+// same on chi. The patterns use the {id} wildcard syntax that
+// *http.ServeMux and chi share. Mount panics if m does (a conflicting
+// pattern).
+//
+// On a router that is itself mounted under a path (a chi sub-router made
+// by r.Route or mounted with r.Mount, a mux behind http.StripPrefix) the
+// patterns of Mount would name paths under that path again, and no request
+// would reach them: use [Handler.MountAt] there. With chi, r.Mount(prefix,
+// h) also works: it sends every path under the prefix to the Handler; so
+// does mux.Handle(prefix+"/", http.StripPrefix(prefix, h)) on
+// *http.ServeMux.
 func (h *Handler) Mount(m Mux) {
-	for _, p := range h.paths {
-		m.Handle(p, h)
+	h.mount(m, h.prefix, h)
+}
+
+// MountAt registers the handler, as [Handler.Mount] does, on m, a router
+// that serves the paths under base: a chi sub-router made by
+// r.Route(base, ...) or mounted with r.Mount(base, sub), or a mux behind
+// http.StripPrefix(base, mux). The patterns are the endpoint paths relative
+// to base, so the prefix must be base or lie under it: with the default
+// prefix /api/v1, base may be "/api/v1", "/api" or "/" ("" and "/" mean a
+// router that sees whole paths: that is Mount). The Handler finds the
+// endpoint whether the router left the request path whole (chi) or took
+// base off (http.StripPrefix).
+//
+// MountAt returns an error matching [ErrInvalidMount], and registers
+// nothing, when m is nil, base is not a clean path (the rules of
+// [Options.Prefix]) or the prefix is not base nor under it (for example
+// base "/api/v2" with the prefix "/api/v1": no request the router sees
+// could reach an endpoint). It panics if m does (a conflicting pattern).
+func (h *Handler) MountAt(m Mux, base string) error {
+	if m == nil {
+		return fmt.Errorf("%w: nil router", ErrInvalidMount)
 	}
-	m.Handle(h.prefix+"/", h)
+	if base == "" {
+		base = "/"
+	}
+	b, err := cleanPath(base, "base", ErrInvalidMount)
+	if err != nil {
+		return err
+	}
+	var handler http.Handler = h
+	switch {
+	case b == "", b == h.prefix:
+	case strings.HasPrefix(h.prefix, b+"/"):
+		// A router behind http.StripPrefix(b, ...) hands on paths that
+		// lack b but keep the rest of the prefix: put b back.
+		handler = &stripped{h: h, base: b}
+	default:
+		display := h.prefix
+		if display == "" {
+			display = "/"
+		}
+		return fmt.Errorf("%w: the prefix %q is not under %q, so a router there never sees the endpoints; set Options.Prefix to the full path of the endpoints", ErrInvalidMount, display, base)
+	}
+	h.mount(m, h.prefix[len(b):], handler)
+	return nil
+}
+
+// mount registers handler on m for the endpoint paths under at.
+func (h *Handler) mount(m Mux, at string, handler http.Handler) {
+	for _, p := range h.paths {
+		m.Handle(at+p, handler)
+	}
+	m.Handle(at+"/", handler)
+	if _, ok := m.(*http.ServeMux); !ok {
+		m.Handle(at+"/*", handler)
+	}
+}
+
+// stripped is the Handler behind a router that takes base, a part of the
+// prefix, off the request path.
+type stripped struct {
+	h    *Handler
+	base string
+}
+
+func (s *stripped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; p != s.h.prefix && !strings.HasPrefix(p, s.h.prefix+"/") {
+		r = withPath(r, s.base)
+	}
+	s.h.ServeHTTP(w, r)
 }
 
 // limitIP counts the request against the per-IP limit, under the client's

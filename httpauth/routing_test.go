@@ -86,9 +86,9 @@ func TestMountPatterns(t *testing.T) {
 			"/api/v1/auth/verify-email", "/api/v1/auth/resend-verification", "/api/v1/auth/refresh",
 			"/api/v1/auth/logout", "/api/v1/auth/logout-all", "/api/v1/auth/forgot-password",
 			"/api/v1/auth/reset-password", "/api/v1/auth/change-password", "/api/v1/auth/devices",
-			"/api/v1/auth/devices/{id}", "/api/v1/openapi.json", "/api/v1/",
+			"/api/v1/auth/devices/{id}", "/api/v1/openapi.json", "/api/v1/", "/api/v1/*",
 		}},
-		{"basic", true, []string{"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/users/me", "/api/v1/openapi.json", "/api/v1/"}},
+		{"basic", true, []string{"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/users/me", "/api/v1/openapi.json", "/api/v1/", "/api/v1/*"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, fixtureOpts{basic: tt.basic})
