@@ -39,13 +39,20 @@ const (
 )
 
 // decodeBody reads the request body into fields. The body must be a JSON
-// object (or, when accept has acceptForm, an URL-encoded form), no larger than
-// the handler's limit. The errors are *requestError values: 415 for another
-// content type, 413 for a body over the limit, 400 for anything malformed.
+// object (or, when accept has acceptForm, an URL-encoded form from the same
+// origin), no larger than the handler's limit. The errors are *requestError
+// values (415 for another content type, 413 for a body over the limit, 400
+// for anything malformed) or errCrossOrigin for a cross-origin form.
 func (h *Handler) decodeBody(w http.ResponseWriter, r *http.Request, accept int, fields []field) error {
 	form, err := mediaType(r.Header.Values("Content-Type"), accept)
 	if err != nil {
 		return err
+	}
+	if form {
+		// Only a form can be posted cross-origin without a preflight.
+		if err := h.csrf.Check(r); err != nil {
+			return errCrossOrigin
+		}
 	}
 	body, err := readBody(w, r, h.maxBody)
 	if err != nil {

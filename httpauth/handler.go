@@ -68,6 +68,12 @@ type Options struct {
 	// its own; a value outside 0..128 is an error from [New].
 	IPv6PrefixLen int
 
+	// TrustedOrigins are the origins ("https://app.example.com": scheme,
+	// host and port, no path) from which a browser may post the form login
+	// cross-origin; see [Handler]. Empty means same-origin only. A value
+	// that is not such an origin is an error from [New].
+	TrustedOrigins []string
+
 	// Logger receives internal errors (never shown to clients). nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -95,6 +101,22 @@ type Mux interface {
 // Every answer carries X-Content-Type-Options: nosniff, Cache-Control:
 // no-store and Referrer-Policy: no-referrer; errors are RFC 9457
 // application/problem+json documents with a stable "code".
+//
+// # Login CSRF
+//
+// A browser posts an HTML form to any site without asking it first, so a
+// hostile page could sign its visitor in to an account of the attacker's
+// (login CSRF). The form login (application/x-www-form-urlencoded) is
+// therefore refused with 403 forbidden when it comes from another origin,
+// as [http.CrossOriginProtection] tells it: a Sec-Fetch-Site header other
+// than same-origin or none, or, without that header, an Origin whose host
+// is not the request's Host. Origins in [Options.TrustedOrigins] pass.
+// Same-origin forms and clients that send neither header (curl, mobile and
+// server clients) are not affected. Behind a proxy that rewrites Host, set
+// TrustedOrigins to the origins of the site. JSON bodies are not checked:
+// application/json is not a content type a form can send, and a cross-origin
+// page can send it only after a CORS preflight that the application's CORS
+// policy decides.
 type Handler struct {
 	svc     *auth.Service
 	prefix  string
@@ -102,7 +124,8 @@ type Handler struct {
 	paths   []string // the route paths under the prefix, for Mount
 	limiter ratelimit.Limiter
 	trusted []netip.Prefix
-	v6Bits  int // IPv6 prefix length of a client's network
+	v6Bits  int                         // IPv6 prefix length of a client's network
+	csrf    *http.CrossOriginProtection // for the form login
 	logger  *slog.Logger
 	maxBody int64
 	openapi []byte
@@ -110,7 +133,8 @@ type Handler struct {
 
 // New returns a Handler for svc. It returns an error matching
 // [ErrInvalidOptions] when svc is nil, the prefix is not a clean path,
-// MaxBodyBytes is negative or IPv6PrefixLen is outside 0..128, and the error
+// MaxBodyBytes is negative, IPv6PrefixLen is outside 0..128 or a trusted
+// origin is not an origin, and the error
 // of ratelimit.NewMemory if the default limiter cannot be made.
 func New(svc *auth.Service, opts Options) (*Handler, error) {
 	if svc == nil {
@@ -127,12 +151,19 @@ func New(svc *auth.Service, opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	csrf := http.NewCrossOriginProtection()
+	for _, o := range opts.TrustedOrigins {
+		if err := csrf.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("%w: trusted origin %q is not scheme://host[:port]", ErrInvalidOptions, o)
+		}
+	}
 	h := &Handler{
 		svc:     svc,
 		prefix:  prefix,
 		mux:     http.NewServeMux(),
 		trusted: slices.Clone(opts.TrustedProxies),
 		v6Bits:  v6Bits,
+		csrf:    csrf,
 		logger:  opts.Logger,
 		maxBody: opts.MaxBodyBytes,
 	}

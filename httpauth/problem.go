@@ -138,6 +138,9 @@ var errNoToken = errors.New("httpauth: no bearer token")
 // errForbidden is the condition "authenticated, but not allowed".
 var errForbidden = errors.New("httpauth: forbidden")
 
+// errCrossOrigin is the condition "a form posted from another origin".
+var errCrossOrigin = errors.New("httpauth: cross-origin form")
+
 // errRouteNotFound is the condition "no such endpoint".
 var errRouteNotFound = errors.New("httpauth: no such endpoint")
 
@@ -185,6 +188,8 @@ func (h *Handler) toProblem(r *http.Request, err error) *problem {
 		return newProblem(codeEmailNotVerified, "The email address has not been verified.")
 	case errors.Is(err, auth.ErrInactiveUser):
 		return newProblem(codeInactiveUser, "The account is disabled.")
+	case errors.Is(err, errCrossOrigin):
+		return newProblem(codeForbidden, "A form may be posted only from the same origin; send JSON instead.")
 	case errors.Is(err, errForbidden):
 		return newProblem(codeForbidden, "This endpoint is reserved to superusers.")
 	case errors.Is(err, auth.ErrNotFound), errors.Is(err, errRouteNotFound):

@@ -188,6 +188,8 @@ func TestNewErrors(t *testing.T) {
 		{"negative body limit", svc, httpauth.Options{MaxBodyBytes: -1}},
 		{"negative IPv6 prefix length", svc, httpauth.Options{IPv6PrefixLen: -1}},
 		{"IPv6 prefix length over 128", svc, httpauth.Options{IPv6PrefixLen: 129}},
+		{"trusted origin not an origin", svc, httpauth.Options{TrustedOrigins: []string{"app.example.com"}}},
+		{"trusted origin with a path", svc, httpauth.Options{TrustedOrigins: []string{"https://app.example.com/login"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,7 +200,7 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 
-	for _, opts := range []httpauth.Options{{}, {IPv6PrefixLen: 1}, {IPv6PrefixLen: 128}} {
+	for _, opts := range []httpauth.Options{{}, {IPv6PrefixLen: 1}, {IPv6PrefixLen: 128}, {TrustedOrigins: []string{"https://app.example.com", "http://localhost:3000"}}} {
 		h, err := httpauth.New(svc, opts)
 		require.NoError(t, err)
 		require.NotNil(t, h)
