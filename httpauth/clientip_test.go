@@ -3,9 +3,11 @@ package httpauth_test
 import (
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/forgeauth/forgeauth/httpauth"
 )
@@ -54,6 +56,47 @@ func TestClientIP(t *testing.T) {
 				r.Header.Add("X-Forwarded-For", v)
 			}
 			assert.Equal(t, tt.want, httpauth.ClientIP(r, tt.trusted))
+		})
+	}
+}
+
+func TestClientNetwork(t *testing.T) {
+	tests := []struct {
+		name    string
+		ip      string
+		bits    int
+		want    string
+		wantErr error
+	}{
+		{"ipv4: the address", "203.0.113.9", 0, "203.0.113.9", nil},
+		{"ipv4 ignores the IPv6 length", "203.0.113.9", 8, "203.0.113.9", nil},
+		{"ipv4-mapped: as IPv4", "::ffff:203.0.113.9", 0, "203.0.113.9", nil},
+		{"ipv4-mapped, other length", "::ffff:203.0.113.9", 128, "203.0.113.9", nil},
+		{"ipv6: its /64 by default", "2001:db8:1:2:a:b:c:d", 0, "2001:db8:1:2::/64", nil},
+		{"ipv6: another address of the same /64", "2001:db8:1:2::1", 0, "2001:db8:1:2::/64", nil},
+		{"ipv6: the next /64", "2001:db8:1:3::1", 0, "2001:db8:1:3::/64", nil},
+		{"ipv6: /48", "2001:db8:1:2:a:b:c:d", 48, "2001:db8:1::/48", nil},
+		{"ipv6: /128 is the address", "2001:db8::7", 128, "2001:db8::7/128", nil},
+		{"ipv6: /1", "2001:db8::7", 1, "::/1", nil},
+		{"ipv6: zone dropped", "fe80::1:2:3:4%eth0", 0, "fe80::/64", nil},
+		{"no address", "", 0, "", nil},
+		{"no address, bad length", "", -1, "", httpauth.ErrInvalidOptions},
+		{"not an address", "example.com", 0, "", httpauth.ErrInvalidIP},
+		{"address with port", "203.0.113.9:80", 0, "", httpauth.ErrInvalidIP},
+		{"negative length", "2001:db8::1", -1, "", httpauth.ErrInvalidOptions},
+		{"length over 128", "2001:db8::1", 129, "", httpauth.ErrInvalidOptions},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := httpauth.ClientNetwork(tt.ip, tt.bits)
+			if tt.wantErr != nil {
+				assert.ErrorIs(t, err, tt.wantErr)
+				assert.True(t, strings.HasPrefix(err.Error(), "httpauth: "), err.Error())
+				assert.Empty(t, got)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
 		})
 	}
 }

@@ -29,6 +29,7 @@ const (
 	fieldUnknown   = "unknown_field"
 	fieldDuplicate = "duplicate_field"
 	fieldType      = "invalid_type"
+	fieldText      = "invalid_text"
 )
 
 // The body formats a route accepts.
@@ -38,13 +39,20 @@ const (
 )
 
 // decodeBody reads the request body into fields. The body must be a JSON
-// object (or, when accept has acceptForm, an URL-encoded form), no larger than
-// the handler's limit. The errors are *requestError values: 415 for another
-// content type, 413 for a body over the limit, 400 for anything malformed.
+// object (or, when accept has acceptForm, an URL-encoded form from the same
+// origin), no larger than the handler's limit. The errors are *requestError
+// values (415 for another content type, 413 for a body over the limit, 400
+// for anything malformed) or errCrossOrigin for a cross-origin form.
 func (h *Handler) decodeBody(w http.ResponseWriter, r *http.Request, accept int, fields []field) error {
 	form, err := mediaType(r.Header.Values("Content-Type"), accept)
 	if err != nil {
 		return err
+	}
+	if form {
+		// Only a form can be posted cross-origin without a preflight.
+		if err := h.csrf.Check(r); err != nil {
+			return errCrossOrigin
+		}
 	}
 	body, err := readBody(w, r, h.maxBody)
 	if err != nil {
@@ -115,8 +123,10 @@ func tooLarge(limit int64) error {
 // member names must match exactly (encoding/json alone would accept "EMAIL"
 // for "email"), each may appear once, unknown members and trailing data are
 // refused, required members must be present and every value must be a string
-// (null is taken as absent for optional members). Error details name the
-// member but never repeat a value.
+// (null is taken as absent for optional members) of text: no NUL character,
+// even written as the escape \u0000, and no escape of half a UTF-16
+// surrogate pair, which encoding/json would silently turn into U+FFFD. Error
+// details name the member but never repeat a value.
 func decodeJSON(body []byte, fields []field) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	malformed := func() error { return badRequest("The request body is not a valid JSON object.") }
@@ -165,6 +175,9 @@ func decodeJSON(body []byte, fields []field) error {
 		if err := json.Unmarshal(raw, f.dst); err != nil {
 			return malformed()
 		}
+		if hasLoneSurrogate(raw) || !isText(*f.dst) {
+			return badText(f.name)
+		}
 		seen[i] = true
 	}
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
@@ -180,7 +193,8 @@ func decodeJSON(body []byte, fields []field) error {
 }
 
 // decodeForm decodes an URL-encoded form into fields with the rules of
-// decodeJSON. The OAuth2 password-grant members "scope", "client_id" and
+// decodeJSON: every name and value, once unescaped, must be valid UTF-8
+// without NUL (%00, %ff are refused). The OAuth2 password-grant members "scope", "client_id" and
 // "client_secret" are accepted and ignored, and "grant_type", when present,
 // must be "password", so OAuth2 clients (and Swagger UI) can log in.
 func decodeForm(body []byte, fields []field) error {
@@ -193,8 +207,13 @@ func decodeForm(body []byte, fields []field) error {
 	seen := make([]bool, len(fields))
 	for _, key := range keys {
 		vs := values[key]
-		if !utf8.ValidString(key) || !utf8.ValidString(vs[0]) {
-			return badRequest("The request body is not valid UTF-8.")
+		if !isText(key) {
+			return badRequest("A field name is not valid UTF-8 or holds a NUL character.")
+		}
+		for _, v := range vs {
+			if !isText(v) {
+				return badText(cutName(key))
+			}
 		}
 		if len(vs) > 1 {
 			return badRequest("Field "+quoteName(key)+" is given more than once.",
@@ -219,6 +238,66 @@ func decodeForm(body []byte, fields []field) error {
 		*fields[i].dst = vs[0]
 	}
 	return missing(fields, seen)
+}
+
+// isText reports whether s can be stored as text: valid UTF-8 without NUL
+// (PostgreSQL refuses both, and nothing a person types holds them).
+func isText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// badText is the 400 for a member whose value is not text.
+func badText(name string) error {
+	return badRequest("Field "+strconv.Quote(name)+" must be valid UTF-8 text without NUL characters.",
+		fieldError{Field: name, Code: fieldText, Message: "This field must be valid UTF-8 text without NUL characters."})
+}
+
+// hasLoneSurrogate reports whether raw, a JSON string that decodes, holds a
+// \u escape of a UTF-16 surrogate that is not the first half of a pair
+// followed by its second half.
+func hasLoneSurrogate(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character
+		if raw[i] != 'u' {
+			continue
+		}
+		r := hex4(raw[i+1:])
+		i += 4
+		switch {
+		case 0xDC00 <= r && r <= 0xDFFF:
+			return true
+		case 0xD800 <= r && r <= 0xDBFF:
+			if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+				return true
+			}
+			if lo := hex4(raw[i+3:]); lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 6
+		}
+	}
+	return false
+}
+
+// hex4 reads the four hexadecimal digits of a \u escape that the JSON
+// decoder has already accepted.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		r <<= 4
+		switch {
+		case '0' <= c && c <= '9':
+			r |= rune(c - '0')
+		case 'a' <= c && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		default:
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
 }
 
 // missing returns the 400 for the first required field not seen, in field

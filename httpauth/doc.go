@@ -18,6 +18,18 @@
 //		fmt.Fprintf(w, "notes of %s\n", u.Username)
 //	})))
 //
+// On a router mounted under a path (a chi sub-router, a mux behind
+// http.StripPrefix) use [Handler.MountAt] with that path instead:
+//
+//	r.Route("/api/v1", func(r chi.Router) {
+//		if err := h.MountAt(r, "/api/v1"); err != nil { ... }
+//	})
+//
+// The Handler itself may also be mounted whole: r.Mount("/api/v1", h) on
+// chi, or mux.Handle("/api/v1/", http.StripPrefix("/api/v1", h)).
+// [Options.Prefix] is always the full path of the endpoints, as clients
+// see it.
+//
 // In Basic mode the handler serves register, login and users/me; in Complete
 // mode also email verification, refresh, logout, logout-all, forgot, reset
 // and change password, and the device list. {prefix}/openapi.json is the
@@ -36,10 +48,12 @@
 // # Requests and errors
 //
 // Bodies are JSON objects whose members are matched exactly: unknown, repeated
-// or differently-cased members, trailing data, a wrong type, a missing member
-// or invalid UTF-8 are answered 400; another content type 415; a body over
-// [Options.MaxBodyBytes] 413. Login also takes an OAuth2 password-grant style
-// form. Errors are [RFC 9457] application/problem+json documents with a stable
+// or differently-cased members, trailing data, a wrong type, a missing member,
+// invalid UTF-8 or a value that is not text (a NUL character, also written
+// as the escape \u0000, or an escape of a lone UTF-16 surrogate) are
+// answered 400, so such input never reaches the store; another content type
+// 415; a body over [Options.MaxBodyBytes] 413. Login also takes an OAuth2
+// password-grant style form. Errors are [RFC 9457] application/problem+json documents with a stable
 // code, mapped from the service's errors in one place; any other error is
 // logged and answered 500 "internal" without its text. 401 answers carry a
 // WWW-Authenticate challenge ([RFC 6750]), 429 and 503 a Retry-After.
@@ -48,8 +62,14 @@
 //
 // The client IP (for the per-IP limit and the device list) is the peer
 // address unless the peer is one of [Options.TrustedProxies]; see [ClientIP].
+// The per-IP limit counts an IPv6 client by its /64 network
+// ([Options.IPv6PrefixLen]), so that one host cannot rotate through its
+// addresses to escape it; see [ClientNetwork].
 // A login's device name and type come from the body or, when absent, from the
-// User-Agent ("Chrome on macOS", "mobile").
+// User-Agent ("Chrome on macOS", "mobile"). The User-Agent is not the
+// client's to choose in a browser, so it is never refused: it is kept
+// cleaned (control characters dropped, invalid UTF-8 replaced by U+FFFD) and
+// cut to 256 characters.
 //
 // [RFC 9457]: https://www.rfc-editor.org/rfc/rfc9457
 // [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750

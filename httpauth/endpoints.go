@@ -204,7 +204,9 @@ func (h *Handler) devices(w http.ResponseWriter, r *http.Request) {
 // DELETE /auth/devices/{id} (bearer): 204.
 func (h *Handler) revokeDevice(w http.ResponseWriter, r *http.Request) {
 	deviceID := r.PathValue("id")
-	if len(deviceID) > maxDeviceRunes {
+	// An id no device can have (too long, not text) is no device, and must
+	// not reach a store that would fail on it.
+	if len(deviceID) > maxDeviceRunes || !isText(deviceID) {
 		h.writeError(w, r, auth.ErrNotFound)
 		return
 	}

@@ -246,6 +246,79 @@ func TestIPLimitKeysAndRetryAfter(t *testing.T) {
 	}
 }
 
+// TestIPLimitIPv6Network: the addresses of one IPv6 /64 share one budget,
+// so a client cannot escape the limit by rotating through its addresses;
+// another /64 has its own; IPv4-mapped addresses count as IPv4.
+func TestIPLimitIPv6Network(t *testing.T) {
+	body := `{"username":"nobody","password":"Wrong-Horse-7"}`
+	login := func(f *fixture, t *testing.T, remote string) result {
+		return f.do(t, req{method: "POST", path: prefix + "/auth/login", body: body, remoteAddr: remote})
+	}
+	newLimited := func(t *testing.T, bits int) *fixture {
+		clk := testutil.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+		mem, err := ratelimit.NewMemory(ratelimit.MemoryConfig{Rule: ratelimit.Rule{Limit: 2, Window: time.Minute}, Now: clk.Now})
+		require.NoError(t, err)
+		return newFixture(t, fixtureOpts{opts: httpauth.Options{IPLimiter: mem, IPv6PrefixLen: bits}})
+	}
+
+	t.Run("default: one /64 is one client", func(t *testing.T) {
+		f := newLimited(t, 0)
+		login(f, t, "[2001:db8:1:2::1]:1000").problem(t, http.StatusUnauthorized, "invalid_credentials")
+		login(f, t, "[2001:db8:1:2::2]:1000").problem(t, http.StatusUnauthorized, "invalid_credentials")
+		login(f, t, "[2001:db8:1:2:ffff:ffff:ffff:ffff]:1000").problem(t, http.StatusTooManyRequests, "rate_limited")
+		login(f, t, "[2001:db8:1:3::1]:1000").problem(t, http.StatusUnauthorized, "invalid_credentials")
+	})
+	t.Run("a shorter prefix joins more addresses", func(t *testing.T) {
+		f := newLimited(t, 48)
+		login(f, t, "[2001:db8:1:2::1]:1000").problem(t, http.StatusUnauthorized, "invalid_credentials")
+		login(f, t, "[2001:db8:1:3::1]:1000").problem(t, http.StatusUnauthorized, "invalid_credentials")
+		login(f, t, "[2001:db8:1:4::1]:1000").problem(t, http.StatusTooManyRequests, "rate_limited")
+		login(f, t, "[2001:db8:2::1]:1000").problem(t, http.StatusUnauthorized, "invalid_credentials")
+	})
+	t.Run("128: each address on its own", func(t *testing.T) {
+		f := newLimited(t, 128)
+		for _, remote := range []string{"[2001:db8:1:2::1]:1", "[2001:db8:1:2::2]:1", "[2001:db8:1:2::3]:1"} {
+			login(f, t, remote).problem(t, http.StatusUnauthorized, "invalid_credentials")
+		}
+	})
+	t.Run("ipv4-mapped counts with its IPv4 address", func(t *testing.T) {
+		f := newLimited(t, 0)
+		login(f, t, "203.0.113.5:1").problem(t, http.StatusUnauthorized, "invalid_credentials")
+		login(f, t, "[::ffff:203.0.113.5]:2").problem(t, http.StatusUnauthorized, "invalid_credentials")
+		login(f, t, "203.0.113.5:3").problem(t, http.StatusTooManyRequests, "rate_limited")
+		login(f, t, "203.0.113.6:1").problem(t, http.StatusUnauthorized, "invalid_credentials")
+	})
+}
+
+// TestIPLimitKeys: the key the limiter is given for each kind of client.
+func TestIPLimitKeys(t *testing.T) {
+	tests := []struct {
+		name, remote, xff string
+		want              string
+	}{
+		{"ipv4", "203.0.113.5:1", "", "httpauth:ip:203.0.113.5"},
+		{"ipv6 peer: its /64", "[2001:db8:1:2:3:4:5:6]:1", "", "httpauth:ip:2001:db8:1:2::/64"},
+		{"ipv6 behind a trusted proxy", "10.0.0.1:1", "2001:db8:9:8:7:6:5:4", "httpauth:ip:2001:db8:9:8::/64"},
+		{"ipv4-mapped peer", "[::ffff:203.0.113.5]:1", "", "httpauth:ip:203.0.113.5"},
+		{"no IP address", "@", "", "httpauth:ip:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &fakeLimiter{res: ratelimit.Result{Allowed: true}}
+			f := newFixture(t, fixtureOpts{opts: httpauth.Options{
+				IPLimiter:      l,
+				TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+			}})
+			r := req{method: "POST", path: prefix + "/auth/login", body: `{"username":"x","password":"y"}`, remoteAddr: tt.remote}
+			if tt.xff != "" {
+				r.header = http.Header{"X-Forwarded-For": {tt.xff}}
+			}
+			f.do(t, r).problem(t, http.StatusUnauthorized, "invalid_credentials")
+			assert.Equal(t, []string{tt.want}, l.keys)
+		})
+	}
+}
+
 func TestDisableIPLimit(t *testing.T) {
 	l := &fakeLimiter{res: ratelimit.Result{RetryAfter: time.Second}}
 	f := newFixture(t, fixtureOpts{opts: httpauth.Options{IPLimiter: l, DisableIPLimit: true}})

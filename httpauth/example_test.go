@@ -3,6 +3,7 @@ package httpauth_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -69,4 +70,25 @@ func Example() {
 	// 401
 	// 200
 	// the notes of alice
+}
+
+// Key a per-client limit by the client's network: an IPv4 address on its
+// own, an IPv6 address by its /64.
+func ExampleClientNetwork() {
+	for _, ip := range []string{"203.0.113.9", "::ffff:203.0.113.9", "2001:db8:1:2:a:b:c:d", "2001:db8:1:2::1"} {
+		network, err := httpauth.ClientNetwork(ip, 0)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(network)
+	}
+	if _, err := httpauth.ClientNetwork("2001:db8::1", 200); errors.Is(err, httpauth.ErrInvalidOptions) {
+		fmt.Println(err)
+	}
+	// Output:
+	// 203.0.113.9
+	// 203.0.113.9
+	// 2001:db8:1:2::/64
+	// 2001:db8:1:2::/64
+	// httpauth: invalid options: IPv6 prefix length 200 is outside 1..128
 }

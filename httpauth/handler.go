@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +19,10 @@ import (
 // service or an unusable [Options] value.
 var ErrInvalidOptions = errors.New("httpauth: invalid options")
 
+// ErrInvalidMount is returned, wrapped with the reason, by [Handler.MountAt]
+// for a mount that cannot route a request to the endpoints.
+var ErrInvalidMount = errors.New("httpauth: invalid mount")
+
 // The defaults of [Options].
 const (
 	DefaultPrefix       = "/api/v1"
@@ -27,17 +32,22 @@ const (
 )
 
 // Options configures a [Handler]. The zero value is the secure default:
-// routes under /api/v1, 60 requests per minute per client IP over the auth
-// endpoints, request bodies up to 16 KiB, X-Forwarded-For ignored.
+// routes under /api/v1, 60 requests per minute per client IP (per /64 for
+// IPv6 clients) over the auth endpoints, request bodies up to 16 KiB,
+// X-Forwarded-For ignored.
 type Options struct {
 	// Prefix is the path under which the routes live, starting with "/"
 	// and without a trailing "/"; "" means "/api/v1" and "/" the root. It
-	// may hold letters, digits and "-._~/" only.
+	// may hold letters, digits and "-._~/" only. It is the full path as
+	// clients see it (the OpenAPI document's server URL), also when the
+	// Handler is mounted on a sub-router ([Handler.MountAt]) or behind
+	// http.StripPrefix.
 	Prefix string
 
 	// IPLimiter limits requests per client IP over the auth endpoints
 	// (register, login, verify-email, resend-verification, refresh, logout,
-	// forgot-password, reset-password, change-password). nil means an
+	// forgot-password, reset-password, change-password), keyed by the
+	// client's network (see IPv6PrefixLen and [ClientNetwork]). nil means an
 	// in-memory limiter of 60 requests per minute per IP; give a shared
 	// limiter (ratelimit/redislimit) when several instances serve one
 	// site. When the limiter fails the request is answered 503: the limit
@@ -50,6 +60,19 @@ type Options struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed;
 	// see [ClientIP]. Empty means the peer address is the client.
 	TrustedProxies []netip.Prefix
+
+	// IPv6PrefixLen is the length of the IPv6 prefix whose addresses count
+	// as one client for the per-IP limit; see [ClientNetwork]. IPv4
+	// addresses (IPv4-mapped IPv6 ones too) always count one by one. 0
+	// means 64 ([DefaultIPv6PrefixLen]); 128 counts each IPv6 address on
+	// its own; a value outside 0..128 is an error from [New].
+	IPv6PrefixLen int
+
+	// TrustedOrigins are the origins ("https://app.example.com": scheme,
+	// host and port, no path) from which a browser may post the form login
+	// cross-origin; see [Handler]. Empty means same-origin only. A value
+	// that is not such an origin is an error from [New].
+	TrustedOrigins []string
 
 	// Logger receives internal errors (never shown to clients). nil means
 	// slog.Default().
@@ -78,22 +101,41 @@ type Mux interface {
 // Every answer carries X-Content-Type-Options: nosniff, Cache-Control:
 // no-store and Referrer-Policy: no-referrer; errors are RFC 9457
 // application/problem+json documents with a stable "code".
+//
+// # Login CSRF
+//
+// A browser posts an HTML form to any site without asking it first, so a
+// hostile page could sign its visitor in to an account of the attacker's
+// (login CSRF). The form login (application/x-www-form-urlencoded) is
+// therefore refused with 403 forbidden when it comes from another origin,
+// as [http.CrossOriginProtection] tells it: a Sec-Fetch-Site header other
+// than same-origin or none, or, without that header, an Origin whose host
+// is not the request's Host. Origins in [Options.TrustedOrigins] pass.
+// Same-origin forms and clients that send neither header (curl, mobile and
+// server clients) are not affected. Behind a proxy that rewrites Host, set
+// TrustedOrigins to the origins of the site. JSON bodies are not checked:
+// application/json is not a content type a form can send, and a cross-origin
+// page can send it only after a CORS preflight that the application's CORS
+// policy decides.
 type Handler struct {
 	svc     *auth.Service
 	prefix  string
 	mux     *http.ServeMux
-	paths   []string // the route paths, for Mount
+	paths   []string // the route paths under the prefix, for Mount
 	limiter ratelimit.Limiter
 	trusted []netip.Prefix
+	v6Bits  int                         // IPv6 prefix length of a client's network
+	csrf    *http.CrossOriginProtection // for the form login
 	logger  *slog.Logger
 	maxBody int64
 	openapi []byte
 }
 
 // New returns a Handler for svc. It returns an error matching
-// [ErrInvalidOptions] when svc is nil, the prefix is not a clean path or
-// MaxBodyBytes is negative, and the error of ratelimit.NewMemory if the
-// default limiter cannot be made.
+// [ErrInvalidOptions] when svc is nil, the prefix is not a clean path,
+// MaxBodyBytes is negative, IPv6PrefixLen is outside 0..128 or a trusted
+// origin is not an origin, and the error
+// of ratelimit.NewMemory if the default limiter cannot be made.
 func New(svc *auth.Service, opts Options) (*Handler, error) {
 	if svc == nil {
 		return nil, fmt.Errorf("%w: nil auth service", ErrInvalidOptions)
@@ -105,11 +147,23 @@ func New(svc *auth.Service, opts Options) (*Handler, error) {
 	if opts.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("%w: negative MaxBodyBytes", ErrInvalidOptions)
 	}
+	v6Bits, err := ipv6PrefixLen(opts.IPv6PrefixLen)
+	if err != nil {
+		return nil, err
+	}
+	csrf := http.NewCrossOriginProtection()
+	for _, o := range opts.TrustedOrigins {
+		if err := csrf.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("%w: trusted origin %q is not scheme://host[:port]", ErrInvalidOptions, o)
+		}
+	}
 	h := &Handler{
 		svc:     svc,
 		prefix:  prefix,
 		mux:     http.NewServeMux(),
 		trusted: slices.Clone(opts.TrustedProxies),
+		v6Bits:  v6Bits,
+		csrf:    csrf,
 		logger:  opts.Logger,
 		maxBody: opts.MaxBodyBytes,
 	}
@@ -144,8 +198,16 @@ func cleanPrefix(p string) (string, error) {
 	if p == "" {
 		return DefaultPrefix, nil
 	}
-	bad := func(why string) error { return fmt.Errorf("%w: prefix %q %s", ErrInvalidOptions, p, why) }
-	if p[0] != '/' {
+	return cleanPath(p, "prefix", ErrInvalidOptions)
+}
+
+// cleanPath checks and normalises a path given in the configuration: it
+// starts with "/", holds letters, digits and "-._~/" in clean segments, and
+// loses a trailing "/" ("/" becomes "", the root). Errors wrap sentinel and
+// name the value as what.
+func cleanPath(p, what string, sentinel error) (string, error) {
+	bad := func(why string) error { return fmt.Errorf("%w: %s %q %s", sentinel, what, p, why) }
+	if p == "" || p[0] != '/' {
 		return "", bad("does not start with /")
 	}
 	p = strings.TrimSuffix(p, "/")
@@ -211,13 +273,17 @@ func (h *Handler) routes(basic bool) {
 			next = h.limitIP(next)
 		}
 		h.mux.Handle(rt.method+" "+h.prefix+rt.path, next)
-		if p := h.prefix + rt.path; !slices.Contains(h.paths, p) {
-			h.paths = append(h.paths, p)
+		if !slices.Contains(h.paths, rt.path) {
+			h.paths = append(h.paths, rt.path)
 		}
 	}
 }
 
-// ServeHTTP serves the endpoints. A path under the prefix that names no
+// ServeHTTP serves the endpoints. It finds the endpoint from the request
+// path: the path after the prefix, or, when the path with the prefix put in
+// front names an endpoint, the path as given: a router that took the prefix
+// off already (http.StripPrefix(prefix, h), or [Handler.MountAt] on a
+// router behind one) reaches the endpoints too. A path that names no
 // endpoint (or an endpoint of Complete mode when the service is in Basic
 // mode) is answered 404 not_found, and a known path with another method 405
 // method_not_allowed with an Allow header, both as problem documents.
@@ -228,14 +294,50 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // fallback answers what no endpoint pattern matches: registered on "/", it
 // is the least specific pattern of the internal mux, so the route is matched
-// once per request and only a miss pays for working out 404 or 405.
+// once per request and only a miss pays for trying the path as one without
+// its prefix, and then for working out 404 or 405.
 func (h *Handler) fallback(w http.ResponseWriter, r *http.Request) {
-	if allow := h.allowed(r); len(allow) > 0 {
+	alt := h.withPrefix(r)
+	if alt != nil {
+		if _, pattern := h.mux.Handler(alt); pattern != fallbackPattern {
+			h.mux.ServeHTTP(w, alt)
+			return
+		}
+	}
+	allow := h.allowed(r)
+	if len(allow) == 0 && alt != nil {
+		allow = h.allowed(alt)
+	}
+	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeProblem(w, newProblem(codeMethodNotAllowed, "The method is not allowed for this path; see the Allow header."))
 		return
 	}
 	h.writeError(w, r, errRouteNotFound)
+}
+
+// withPrefix returns r with the prefix put in front of its path, or nil when
+// the prefix is the root.
+func (h *Handler) withPrefix(r *http.Request) *http.Request {
+	if h.prefix == "" {
+		return nil
+	}
+	return withPath(r, h.prefix)
+}
+
+// withPath returns a shallow copy of r whose path has base put in front,
+// the reverse of http.StripPrefix. base is a clean path (see cleanPath),
+// the same escaped or not.
+func withPath(r *http.Request, base string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.URL = new(url.URL)
+	*r2.URL = *r.URL
+	r2.URL.Path = base + r.URL.Path
+	if r.URL.RawPath != "" {
+		r2.URL.RawPath = base + r.URL.RawPath
+	}
+	return r2
 }
 
 // allowed lists the methods the internal mux serves for r's path with an
@@ -251,25 +353,102 @@ func (h *Handler) allowed(r *http.Request) []string {
 	return allow
 }
 
-// Mount registers the handler on m: one method-less pattern per endpoint
-// path (so that the Handler itself answers 405 with the Allow header), and
-// the subtree pattern prefix+"/", which on *http.ServeMux also routes the
-// unknown paths under the prefix to the Handler for a problem+json 404. The
-// patterns use the {id} wildcard syntax that *http.ServeMux and chi share.
-// With chi, r.Mount(prefix, h) is an alternative that sends every path under
-// the prefix to the Handler. Mount panics if m does (a conflicting pattern).
+// Mount registers the handler on m, a router that sees whole request paths
+// (the application's root *http.ServeMux or chi.Router): one method-less
+// pattern per endpoint path (so that the Handler itself answers 405 with the
+// Allow header), the subtree pattern prefix+"/", which on *http.ServeMux
+// also routes the unknown paths under the prefix to the Handler for a
+// problem+json 404, and, on any other router, prefix+"/*", which does the
+// same on chi. The patterns use the {id} wildcard syntax that
+// *http.ServeMux and chi share. Mount panics if m does (a conflicting
+// pattern).
+//
+// On a router that is itself mounted under a path (a chi sub-router made
+// by r.Route or mounted with r.Mount, a mux behind http.StripPrefix) the
+// patterns of Mount would name paths under that path again, and no request
+// would reach them: use [Handler.MountAt] there. With chi, r.Mount(prefix,
+// h) also works: it sends every path under the prefix to the Handler; so
+// does mux.Handle(prefix+"/", http.StripPrefix(prefix, h)) on
+// *http.ServeMux.
 func (h *Handler) Mount(m Mux) {
-	for _, p := range h.paths {
-		m.Handle(p, h)
-	}
-	m.Handle(h.prefix+"/", h)
+	h.mount(m, h.prefix, h)
 }
 
-// limitIP counts the request against the per-IP limit and answers 429
-// rate_limited when over it, or 503 when the limiter fails.
+// MountAt registers the handler, as [Handler.Mount] does, on m, a router
+// that serves the paths under base: a chi sub-router made by
+// r.Route(base, ...) or mounted with r.Mount(base, sub), or a mux behind
+// http.StripPrefix(base, mux). The patterns are the endpoint paths relative
+// to base, so the prefix must be base or lie under it: with the default
+// prefix /api/v1, base may be "/api/v1", "/api" or "/" ("" and "/" mean a
+// router that sees whole paths: that is Mount). The Handler finds the
+// endpoint whether the router left the request path whole (chi) or took
+// base off (http.StripPrefix).
+//
+// MountAt returns an error matching [ErrInvalidMount], and registers
+// nothing, when m is nil, base is not a clean path (the rules of
+// [Options.Prefix]) or the prefix is not base nor under it (for example
+// base "/api/v2" with the prefix "/api/v1": no request the router sees
+// could reach an endpoint). It panics if m does (a conflicting pattern).
+func (h *Handler) MountAt(m Mux, base string) error {
+	if m == nil {
+		return fmt.Errorf("%w: nil router", ErrInvalidMount)
+	}
+	if base == "" {
+		base = "/"
+	}
+	b, err := cleanPath(base, "base", ErrInvalidMount)
+	if err != nil {
+		return err
+	}
+	var handler http.Handler = h
+	switch {
+	case b == "", b == h.prefix:
+	case strings.HasPrefix(h.prefix, b+"/"):
+		// A router behind http.StripPrefix(b, ...) hands on paths that
+		// lack b but keep the rest of the prefix: put b back.
+		handler = &stripped{h: h, base: b}
+	default:
+		display := h.prefix
+		if display == "" {
+			display = "/"
+		}
+		return fmt.Errorf("%w: the prefix %q is not under %q, so a router there never sees the endpoints; set Options.Prefix to the full path of the endpoints", ErrInvalidMount, display, base)
+	}
+	h.mount(m, h.prefix[len(b):], handler)
+	return nil
+}
+
+// mount registers handler on m for the endpoint paths under at.
+func (h *Handler) mount(m Mux, at string, handler http.Handler) {
+	for _, p := range h.paths {
+		m.Handle(at+p, handler)
+	}
+	m.Handle(at+"/", handler)
+	if _, ok := m.(*http.ServeMux); !ok {
+		m.Handle(at+"/*", handler)
+	}
+}
+
+// stripped is the Handler behind a router that takes base, a part of the
+// prefix, off the request path.
+type stripped struct {
+	h    *Handler
+	base string
+}
+
+func (s *stripped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; p != s.h.prefix && !strings.HasPrefix(p, s.h.prefix+"/") {
+		r = withPath(r, s.base)
+	}
+	s.h.ServeHTTP(w, r)
+}
+
+// limitIP counts the request against the per-IP limit, under the client's
+// network (see [ClientNetwork]), and answers 429 rate_limited when over it,
+// or 503 when the limiter fails.
 func (h *Handler) limitIP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		res, err := h.limiter.Allow(r.Context(), "httpauth:ip:"+ClientIP(r, h.trusted))
+		res, err := h.limiter.Allow(r.Context(), "httpauth:ip:"+h.clientNetwork(r))
 		if err != nil {
 			h.logger.LogAttrs(r.Context(), slog.LevelWarn, "httpauth: IP limiter failed",
 				slog.String("path", r.URL.Path), slog.Any("err", err))
@@ -284,9 +463,21 @@ func (h *Handler) limitIP(next http.Handler) http.Handler {
 	})
 }
 
+// clientNetwork is the network of the request's client, or "" when the
+// peer has no IP address.
+func (h *Handler) clientNetwork(r *http.Request) string {
+	addr, ok := clientAddr(r, h.trusted)
+	if !ok {
+		return ""
+	}
+	return network(addr, h.v6Bits)
+}
+
 // client describes the request's origin for the service: the client IP, the
 // User-Agent, and the device name and type given by the client or else
-// derived from the User-Agent, each cut to 256 characters.
+// derived from the User-Agent, each cleaned (control characters dropped,
+// invalid UTF-8 replaced) and cut to 256 characters. A User-Agent is cleaned
+// rather than refused: a browser user cannot change it.
 func (h *Handler) client(r *http.Request, deviceName, deviceType string) auth.Client {
 	ua := r.Header.Get("User-Agent")
 	name, typ := parseUserAgent(ua)

@@ -99,6 +99,13 @@ func (s *faultyStore) RevokeAllSessions(ctx context.Context, userID string, at t
 	return s.Store.RevokeAllSessions(ctx, userID, at)
 }
 
+func (s *faultyStore) RevokeFamily(ctx context.Context, userID, familyID string, at time.Time) error {
+	if err := s.fault("RevokeFamily"); err != nil {
+		return err
+	}
+	return s.Store.RevokeFamily(ctx, userID, familyID, at)
+}
+
 func (s *faultyStore) Sessions(ctx context.Context, userID string, at time.Time) ([]store.Session, error) {
 	if err := s.fault("Sessions"); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // openAPISource is the OpenAPI 3.1 document of every endpoint, for the
@@ -21,15 +22,16 @@ func basicPaths() []string {
 }
 
 // openAPIDocument returns the document for a handler: its prefix as the
-// server URL and, in Basic mode, only the Basic paths.
+// server URL and, in Basic mode, only the Basic paths and the components
+// they use.
 func openAPIDocument(prefix string, basic bool) ([]byte, error) {
 	var doc struct {
-		OpenAPI    json.RawMessage            `json:"openapi"`
-		Info       json.RawMessage            `json:"info"`
-		Servers    []map[string]string        `json:"servers"`
-		Tags       json.RawMessage            `json:"tags"`
-		Paths      map[string]json.RawMessage `json:"paths"`
-		Components json.RawMessage            `json:"components"`
+		OpenAPI    json.RawMessage                       `json:"openapi"`
+		Info       json.RawMessage                       `json:"info"`
+		Servers    []map[string]string                   `json:"servers"`
+		Tags       json.RawMessage                       `json:"tags"`
+		Paths      map[string]json.RawMessage            `json:"paths"`
+		Components map[string]map[string]json.RawMessage `json:"components"`
 	}
 	if err := json.Unmarshal(openAPISource, &doc); err != nil {
 		return nil, fmt.Errorf("httpauth: embedded OpenAPI document: %w", err)
@@ -46,6 +48,7 @@ func openAPIDocument(prefix string, basic bool) ([]byte, error) {
 		}
 		doc.Paths = keep
 	}
+	doc.Components = usedComponents(doc.Paths, doc.Components)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -54,6 +57,61 @@ func openAPIDocument(prefix string, basic bool) ([]byte, error) {
 		return nil, fmt.Errorf("httpauth: OpenAPI document: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// usedComponents returns the components that the paths use: those their
+// references name, the ones those name in turn, and the security schemes
+// their security requirements name. A reference to no component is left
+// alone (the tests load every served document and resolve its references).
+func usedComponents(paths map[string]json.RawMessage, all map[string]map[string]json.RawMessage) map[string]map[string]json.RawMessage {
+	used := make(map[string]map[string]json.RawMessage)
+	var walk func(raw json.RawMessage)
+	use := func(kind, name string) {
+		raw, ok := all[kind][name]
+		if _, done := used[kind][name]; done || !ok {
+			return
+		}
+		if used[kind] == nil {
+			used[kind] = make(map[string]json.RawMessage)
+		}
+		used[kind][name] = raw
+		walk(raw)
+	}
+	var visit func(v any, key string)
+	visit = func(v any, key string) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if ref, ok := x.(string); ok && k == "$ref" {
+					if kind, name, ok := strings.Cut(strings.TrimPrefix(ref, "#/components/"), "/"); ok {
+						use(kind, name)
+					}
+					continue
+				}
+				visit(x, k)
+			}
+		case []any:
+			for _, x := range v {
+				if req, ok := x.(map[string]any); ok && key == "security" {
+					for scheme := range req {
+						use("securitySchemes", scheme)
+					}
+				}
+				visit(x, "")
+			}
+		}
+	}
+	walk = func(raw json.RawMessage) {
+		var v any
+		// raw is a part of the document that has been parsed already:
+		// parsing it again cannot fail.
+		_ = json.Unmarshal(raw, &v)
+		visit(v, "")
+	}
+	for _, raw := range paths {
+		walk(raw)
+	}
+	return used
 }
 
 // GET /openapi.json: the document of the endpoints this handler serves.

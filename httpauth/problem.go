@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/forgeauth/forgeauth/auth"
-	"github.com/forgeauth/forgeauth/store"
 )
 
 // The stable machine-readable codes of the problem documents this package
@@ -139,6 +138,9 @@ var errNoToken = errors.New("httpauth: no bearer token")
 // errForbidden is the condition "authenticated, but not allowed".
 var errForbidden = errors.New("httpauth: forbidden")
 
+// errCrossOrigin is the condition "a form posted from another origin".
+var errCrossOrigin = errors.New("httpauth: cross-origin form")
+
 // errRouteNotFound is the condition "no such endpoint".
 var errRouteNotFound = errors.New("httpauth: no such endpoint")
 
@@ -186,9 +188,11 @@ func (h *Handler) toProblem(r *http.Request, err error) *problem {
 		return newProblem(codeEmailNotVerified, "The email address has not been verified.")
 	case errors.Is(err, auth.ErrInactiveUser):
 		return newProblem(codeInactiveUser, "The account is disabled.")
+	case errors.Is(err, errCrossOrigin):
+		return newProblem(codeForbidden, "A form may be posted only from the same origin; send JSON instead.")
 	case errors.Is(err, errForbidden):
 		return newProblem(codeForbidden, "This endpoint is reserved to superusers.")
-	case errors.Is(err, auth.ErrNotFound), errors.Is(err, auth.ErrNotEnabled), errors.Is(err, errRouteNotFound):
+	case errors.Is(err, auth.ErrNotFound), errors.Is(err, errRouteNotFound):
 		return newProblem(codeNotFound, detailNotFound)
 	case errors.As(err, &exists):
 		p := newProblem(codeUserExists, "An account with this "+exists.Field+" already exists.")
@@ -215,10 +219,6 @@ func (h *Handler) toProblem(r *http.Request, err error) *problem {
 		p := newProblem(codeUnavailable, detailUnavailable)
 		p.retryAfter = unavail.RetryAfter
 		return p
-	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, store.ErrUnavailable):
-		h.logger.LogAttrs(r.Context(), slog.LevelWarn, "httpauth: service unavailable",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
-		return newProblem(codeUnavailable, detailUnavailable)
 	case r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 		// The client went away or the server's deadline passed: nobody
 		// reads this answer, and it is no fault of ours.
@@ -255,12 +255,9 @@ func writeProblem(w http.ResponseWriter, p *problem) {
 	if p.Status == http.StatusTooManyRequests || p.Status == http.StatusServiceUnavailable {
 		hdr.Set("Retry-After", retryAfterSeconds(p.retryAfter))
 	}
-	body, err := json.Marshal(p)
-	if err != nil {
-		// A problem holds only strings and an int: this cannot happen.
-		body = []byte(`{"type":"` + problemTypeBase + codeInternal + `","title":"Internal error","status":500,"detail":"` + detailInternal + `","code":"internal"}`)
-		p.Status = http.StatusInternalServerError
-	}
+	// A problem holds only strings, an int and a slice of strings:
+	// encoding it cannot fail.
+	body, _ := json.Marshal(p)
 	hdr.Set("Content-Type", "application/problem+json")
 	hdr.Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.WriteHeader(p.Status)
@@ -271,7 +268,7 @@ func writeProblem(w http.ResponseWriter, p *problem) {
 // up, at least 1.
 func retryAfterSeconds(d time.Duration) string {
 	s := math.Ceil(d.Seconds())
-	if s < 1 || math.IsNaN(s) {
+	if s < 1 {
 		s = 1
 	}
 	if s > 86400 {

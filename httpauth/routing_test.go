@@ -86,9 +86,9 @@ func TestMountPatterns(t *testing.T) {
 			"/api/v1/auth/verify-email", "/api/v1/auth/resend-verification", "/api/v1/auth/refresh",
 			"/api/v1/auth/logout", "/api/v1/auth/logout-all", "/api/v1/auth/forgot-password",
 			"/api/v1/auth/reset-password", "/api/v1/auth/change-password", "/api/v1/auth/devices",
-			"/api/v1/auth/devices/{id}", "/api/v1/openapi.json", "/api/v1/",
+			"/api/v1/auth/devices/{id}", "/api/v1/openapi.json", "/api/v1/", "/api/v1/*",
 		}},
-		{"basic", true, []string{"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/users/me", "/api/v1/openapi.json", "/api/v1/"}},
+		{"basic", true, []string{"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/users/me", "/api/v1/openapi.json", "/api/v1/", "/api/v1/*"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, fixtureOpts{basic: tt.basic})
@@ -186,6 +186,10 @@ func TestNewErrors(t *testing.T) {
 		{"dot segment", svc, httpauth.Options{Prefix: "/a/../b"}},
 		{"double slash", svc, httpauth.Options{Prefix: "//"}},
 		{"negative body limit", svc, httpauth.Options{MaxBodyBytes: -1}},
+		{"negative IPv6 prefix length", svc, httpauth.Options{IPv6PrefixLen: -1}},
+		{"IPv6 prefix length over 128", svc, httpauth.Options{IPv6PrefixLen: 129}},
+		{"trusted origin not an origin", svc, httpauth.Options{TrustedOrigins: []string{"app.example.com"}}},
+		{"trusted origin with a path", svc, httpauth.Options{TrustedOrigins: []string{"https://app.example.com/login"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,9 +200,11 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 
-	h, err := httpauth.New(svc, httpauth.Options{})
-	require.NoError(t, err)
-	require.NotNil(t, h)
+	for _, opts := range []httpauth.Options{{}, {IPv6PrefixLen: 1}, {IPv6PrefixLen: 128}, {TrustedOrigins: []string{"https://app.example.com", "http://localhost:3000"}}} {
+		h, err := httpauth.New(svc, opts)
+		require.NoError(t, err)
+		require.NotNil(t, h)
+	}
 }
 
 // TestBodyLimitBoundary: a body of exactly the limit is read; one byte more
