@@ -218,6 +218,8 @@ func TestSecretTooShort(t *testing.T) {
 				// A code computed with the short key must not pass either.
 				_, err = totp.Validate(tt.secret, totp.HOTP(tt.secret, 41152263, 6), at)
 				require.ErrorIs(t, err, totp.ErrInvalidSecret)
+				_, err = totp.URI(tt.secret, "Example", "alice")
+				require.ErrorIs(t, err, totp.ErrInvalidSecret)
 				return
 			}
 			require.NoError(t, err)
