@@ -1,6 +1,7 @@
 package totp_test
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -24,4 +25,9 @@ func mustCode(tb testing.TB, secret []byte, at time.Time) string {
 		tb.Fatalf("Code: %v", err)
 	}
 	return code
+}
+
+// key32 returns a KeySize-byte key filled with b.
+func key32(b byte) []byte {
+	return bytes.Repeat([]byte{b}, totp.KeySize)
 }
