@@ -82,13 +82,14 @@ func Validate(secret []byte, code string, at time.Time) (step int64, err error) 
 	now := stepAt(at)
 	matched, found := int64(0), 0
 	var want [Digits]byte
+	got := []byte(code)
 	// From the latest step down, so that the earliest match is kept last.
 	for s := now + Skew; s >= now-Skew; s-- {
 		if s < 0 {
 			continue
 		}
 		hotp(mac, uint64(s), want[:])
-		eq := subtle.ConstantTimeCompare(want[:], []byte(code))
+		eq := subtle.ConstantTimeCompare(want[:], got)
 		mask := -int64(eq) // all ones on a match, zero otherwise
 		matched = s&mask | matched&^mask
 		found |= eq
