@@ -57,6 +57,7 @@ func TestImportDirection(t *testing.T) {
 		"":                     nil,
 		"password":             nil,
 		"token":                nil,
+		"totp":                 nil,
 		"mailer":               nil,
 		"ratelimit":            nil,
 		"ratelimit/redislimit": {"ratelimit"},
