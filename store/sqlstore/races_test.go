@@ -248,3 +248,54 @@ func TestConcurrentCreateSessionOneDigest(t *testing.T) {
 		})
 	}
 }
+
+// TestCleanupRacesVerification verifies 50 old, unverified users while the
+// clean-up deletes the unverified ones: each user ends either verified,
+// with a verification that succeeded, or deleted, with one that found
+// nothing; never a successful verification of a deleted user.
+func TestCleanupRacesVerification(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s, db := b.make(t, true)
+			db.SetMaxOpenConns(8)
+			ctx := context.Background()
+			const n = 50
+			users := make([]store.User, n)
+			for i := range users {
+				users[i] = user(fmt.Sprint("pending", i))
+				require.NoError(t, s.CreateUser(ctx, users[i]))
+				c := code(users[i], users[i].ID)
+				c.Type = store.CodeEmailVerification
+				require.NoError(t, s.CreateCode(ctx, c))
+			}
+			cutoff := t0.Add(1e9)
+			var deleted int64
+			errs := concurrently(n+1, func(i int) error {
+				if i == n {
+					var err error
+					deleted, err = s.DeleteExpired(ctx, t0, cutoff)
+					return err
+				}
+				_, err := s.VerifyEmailWithCode(ctx, users[i].ID, code(users[i], users[i].ID).CodeHash, 5, t0)
+				return err
+			})
+			require.NoError(t, errs[n], "clean-up")
+			var verified int
+			for i, err := range errs[:n] {
+				_, lookErr := s.UserByID(ctx, users[i].ID)
+				switch {
+				case err == nil:
+					verified++
+					assert.NoError(t, lookErr, "a verified user was deleted")
+				case errors.Is(err, store.ErrNotFound):
+					assert.ErrorIs(t, lookErr, store.ErrNotFound, "a user kept without verification")
+				default:
+					t.Errorf("verification: %v", err)
+				}
+			}
+			assert.Equal(t, verified, count(t, db, `SELECT COUNT(*) FROM users WHERE is_verified`))
+			assert.Equal(t, 2*(n-verified), int(deleted), "each deleted user and their unspent code")
+			t.Logf("%d verified first, %d deleted first", verified, n-verified)
+		})
+	}
+}
