@@ -17,35 +17,62 @@
 //
 // # Schema
 //
-// Migrate creates the tables users, refresh_tokens and verification_codes
-// (the column names of the reference models) and records the applied
-// versions in schema_migrations. Usernames and emails are unique through the
-// columns username_folded and email_folded, which hold [store.Fold] of the
-// values. refresh_tokens.token holds the digest of a token and
-// verification_codes.code the keyed digest of a code, exactly as the caller
-// passed them; the store never sees a raw token or code.
+// Migrate creates the tables users, refresh_tokens, verification_codes and
+// tickets (the column names of the reference models) and records the
+// applied versions in forgeauth_schema_migrations. Usernames and emails are
+// unique through the columns username_folded and email_folded, which hold
+// [store.Fold] of the values. refresh_tokens.token holds the digest of a
+// token, verification_codes.code the keyed digest of a code and
+// tickets.digest the digest of a ticket, exactly as the caller passed them;
+// the store never sees a raw token, code or ticket.
+//
+// [WithTablePrefix] puts a prefix in front of every table and index name,
+// the bookkeeping table's too, for a database that already has a table
+// of one of these names (Migrate then fails with [ErrForeignTable], naming
+// it) or that holds several stores:
+//
+//	s, err := sqlstore.New(db, sqlstore.Postgres, sqlstore.WithTablePrefix("auth_"))
+//
+// Releases before schema version 2 recorded their versions in a table
+// named schema_migrations, a name other migration tools (golang-migrate)
+// use too. Migrate takes such a table over only when it is provably this
+// package's (see [Store.Migrate]) and otherwise never reads or changes it.
 //
 // Times are kept at microsecond precision (finer digits are cut off) and
 // returned in UTC: as timestamptz on PostgreSQL, and on SQLite as INTEGER
 // microseconds since the Unix epoch, which is exact, compact and sorts as
 // time does. A zero LastLoginAt or TokensValidAfter is stored as NULL.
 //
-// A Store used before [Store.Migrate] returns errors wrapping
-// [ErrNotMigrated]; Migrate refuses a database migrated by newer code with
-// [ErrSchemaTooNew].
+// A Store used before [Store.Migrate] (or after an upgrade of this package
+// that brings a new schema version, before Migrate has run) returns errors
+// wrapping [ErrNotMigrated]; Migrate refuses a database migrated by newer
+// code with [ErrSchemaTooNew].
+//
+// # Text
+//
+// Text that PostgreSQL cannot store, a NUL byte or invalid UTF-8, is
+// refused by both dialects alike before any statement runs: a write of it
+// returns [store.ErrInvalidInput], and a look-up by it finds nothing
+// ([store.ErrNotFound]). Neither reaches the database, so neither leaves an
+// error in the server's log.
 //
 // # Atomicity
 //
 // On PostgreSQL, [Store.RotateRefreshToken] succeeds in one statement that
-// revokes the old token and inserts the new one (one round trip, once pgx
-// has prepared the statement on the connection), and
-// [Store.ConsumeCode] is one UPDATE that re-checks the code's state on the
-// row it changes, so both stay correct under READ COMMITTED across any number
-// of processes. The methods that revoke tokens in bulk (SetPassword,
+// revokes the old token and inserts the new one, and [Store.CreateSession]
+// in one statement that checks the user and inserts the first token (one
+// round trip each, once pgx has prepared the statement on the connection);
+// [Store.UserWithSession] reads the user and the session's state in one
+// query; [Store.CheckCode] is one UPDATE that re-checks the code's state on
+// the row it changes. All stay correct under READ COMMITTED across any
+// number of processes. Rotation, session start and every method that
+// revokes tokens in bulk (SetPassword, ResetPasswordWithCode, SetActive,
 // RevokeFamily, RevokeAllSessions, DeleteUser, and reuse detection) take a
 // per-user advisory lock (pg_advisory_xact_lock, in the key space whose
-// first half is 1718579813) before they read the tokens, as rotation does,
-// so they never miss a token that a concurrent rotation inserts.
+// first half is 1718579813) before they read or write the tokens, so a
+// revocation never misses a token that a concurrent rotation or login
+// inserts. Replacements of one unverified email queue on an advisory lock
+// of the folded email.
 //
 // On SQLite every multi-statement method is one BEGIN IMMEDIATE transaction
 // on its own connection: writers are serialised, waiting for each other up
@@ -58,9 +85,12 @@
 //
 // # Errors
 //
-// Errors the database reports are wrapped with a message starting
+// Every unique violation is a *[store.ConflictError] naming the key
+// (username, email, a record's ID, a token's or ticket's digest). Other
+// errors the database reports are wrapped with a message starting
 // "sqlstore:" that never contains argument values; one that means the
 // database cannot be reached right now (a refused or broken connection, a
 // server shutting down, a lock or busy timeout) also wraps
-// [store.ErrUnavailable].
+// [store.ErrUnavailable], and one that reports text it cannot store
+// (SQLSTATE 22021 or 22P05) wraps [store.ErrInvalidInput].
 package sqlstore

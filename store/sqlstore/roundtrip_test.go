@@ -47,6 +47,42 @@ func TestRotateOneRoundTrip(t *testing.T) {
 	assert.Equal(t, int64(1), calls.get().begin, "reuse is handled in a transaction")
 }
 
+// TestSessionCallsOneRoundTrip checks that starting a session and the
+// per-request session check are one statement each on PostgreSQL, outside
+// any transaction, and so is the rejection of a stale login.
+func TestSessionCallsOneRoundTrip(t *testing.T) {
+	calls := &callCounter{}
+	db := sql.OpenDB(countingConnector{dsn: lazyCommit(t, postgresSchema(t)), calls: calls})
+	t.Cleanup(func() { _ = db.Close() })
+	db.SetMaxOpenConns(2)
+	s := newStore(t, db, sqlstore.Postgres, true)
+	ctx := context.Background()
+	alice := user("alice")
+	require.NoError(t, s.CreateUser(ctx, alice))
+
+	a1 := token(alice, "A", "a1")
+	calls.reset()
+	require.NoError(t, s.CreateSession(ctx, a1, alice.HashedPassword))
+	assert.Equal(t, callCounts{query: 1}, calls.get(), "session start")
+
+	calls.reset()
+	_, err := s.UserWithSession(ctx, alice.ID, a1.FamilyID, t0)
+	require.NoError(t, err)
+	assert.Equal(t, callCounts{query: 1}, calls.get(), "session check")
+
+	calls.reset()
+	require.NoError(t, s.RevokeFamily(ctx, alice.ID, a1.FamilyID, t0))
+	calls.reset()
+	_, err = s.UserWithSession(ctx, alice.ID, a1.FamilyID, t0)
+	require.ErrorIs(t, err, store.ErrSessionEnded)
+	assert.Equal(t, callCounts{query: 1}, calls.get(), "check of an ended session")
+
+	// A stale login takes a second query to tell stale from not found.
+	calls.reset()
+	require.ErrorIs(t, s.CreateSession(ctx, token(alice, "B", "b1"), "old hash"), store.ErrStale)
+	assert.Equal(t, callCounts{query: 2}, calls.get(), "stale session start")
+}
+
 type callCounts struct{ query, exec, begin, prepare int64 }
 
 type callCounter struct{ query, exec, begin, prepare atomic.Int64 }

@@ -301,8 +301,21 @@ func (s *Store) Sessions(ctx context.Context, userID string, at time.Time) ([]st
 // and a verified user is kept, or finds the user gone.
 func (s *Store) DeleteExpired(ctx context.Context, before, unverifiedBefore time.Time) (int64, error) {
 	var total int64
+	const doomed = `SELECT id FROM {p}users WHERE NOT is_verified AND created_at < $1`
 	err := s.inTx(ctx, func(q querier) error {
 		total = 0
+		if !unverifiedBefore.IsZero() && s.dialect == Postgres {
+			// The users' locks come before any row lock this transaction
+			// takes: a transaction that holds one user's lock may wait for
+			// a row that a DELETE below locks.
+			if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, pgCleanerLock); err != nil {
+				return err
+			}
+			if _, err := q.ExecContext(ctx, s.sql(`SELECT pg_advisory_xact_lock(1718579813, hashtext(id))
+				FROM (`+doomed+` ORDER BY id) d`), s.ts(unverifiedBefore)); err != nil {
+				return err
+			}
+		}
 		del := func(query string, arg any) error {
 			n, err := s.execCount(ctx, q, s.sql(query), arg)
 			total += n
@@ -319,16 +332,6 @@ func (s *Store) DeleteExpired(ctx context.Context, before, unverifiedBefore time
 		}
 		if unverifiedBefore.IsZero() {
 			return nil
-		}
-		const doomed = `SELECT id FROM {p}users WHERE NOT is_verified AND created_at < $1`
-		if s.dialect == Postgres {
-			if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, pgCleanerLock); err != nil {
-				return err
-			}
-			if _, err := q.ExecContext(ctx, s.sql(`SELECT pg_advisory_xact_lock(1718579813, hashtext(id))
-				FROM (`+doomed+` ORDER BY id) d`), s.ts(unverifiedBefore)); err != nil {
-				return err
-			}
 		}
 		for _, query := range []string{
 			`DELETE FROM {p}refresh_tokens WHERE user_id IN (` + doomed + `)`,
