@@ -183,6 +183,16 @@ func (s *Service) findByEmail(ctx context.Context, email string) (u store.User, 
 	return u, true, nil
 }
 
+// spendGuess settles the guess counted by s.guess once the code was
+// checked: a wrong code (err is ErrInvalidCode) keeps it counted, anything
+// else (a right code, a store that failed) gives it back. It returns err.
+func (s *Service) spendGuess(ctx context.Context, err error, c Client) error {
+	if !errors.Is(err, ErrInvalidCode) {
+		s.refund(ctx, s.codeGuessLimits, c.network())
+	}
+	return err
+}
+
 // guess counts one code guess from c's network before the code is checked
 // (reserve); the caller gives it back (s.refund) when the code is right.
 func (s *Service) guess(ctx context.Context, c Client) error {
@@ -219,13 +229,12 @@ func (s *Service) VerifyEmail(ctx context.Context, email, code string, c Client)
 	}
 	// One atomic step: the code is spent only if the email is verified.
 	verified, err := s.store.VerifyEmailWithCode(ctx, u.ID, s.codeDigest(store.CodeEmailVerification, u.ID, code), s.codeMaxAttempts, s.now().UTC())
-	if err := codeErr(err); err != nil {
+	if err := s.spendGuess(ctx, codeErr(err), c); err != nil {
 		if errors.Is(err, ErrInvalidCode) {
 			s.emit(ctx, EventEmailVerified, OutcomeFailure, u.ID, "", c, "invalid_code")
 		}
 		return store.User{}, err
 	}
-	s.refund(ctx, s.codeGuessLimits, c.network())
 	u = verified
 	s.emit(ctx, EventEmailVerified, OutcomeSuccess, u.ID, "", c, "")
 	if s.welcomeMail {
@@ -336,10 +345,9 @@ func (s *Service) ResetPassword(ctx context.Context, email, code, newPassword st
 	if errs := s.checkPassword("new_password", newPassword, u.Username, u.Email); ok && len(errs) > 0 {
 		// Tell about the account's own words only to whoever holds its
 		// code; the code stays unspent for a better password.
-		if err := codeErr(s.store.CheckCode(ctx, userID, store.CodePasswordReset, digest, s.codeMaxAttempts, at)); err != nil {
+		if err := s.spendGuess(ctx, codeErr(s.store.CheckCode(ctx, userID, store.CodePasswordReset, digest, s.codeMaxAttempts, at)), c); err != nil {
 			return err
 		}
-		s.refund(ctx, s.codeGuessLimits, c.network())
 		return &ValidationError{Errors: errs}
 	}
 	if userID == noUser {
@@ -348,13 +356,12 @@ func (s *Service) ResetPassword(ctx context.Context, email, code, newPassword st
 	}
 	// Spend the code and set the password in one atomic step.
 	err = s.store.ResetPasswordWithCode(ctx, u.ID, digest, s.codeMaxAttempts, hash, at)
-	if err := codeErr(err); err != nil {
+	if err := s.spendGuess(ctx, codeErr(err), c); err != nil {
 		if errors.Is(err, ErrInvalidCode) {
 			s.emit(ctx, EventPasswordReset, OutcomeFailure, u.ID, "", c, "invalid_code")
 		}
 		return err
 	}
-	s.refund(ctx, s.codeGuessLimits, c.network())
 	// The owner proved the address: forget the failures counted against
 	// the account from everywhere, and against its password.
 	s.forgive(ctx, s.loginAccountLimits, digestKey(store.Fold(u.Username)))

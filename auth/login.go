@@ -31,7 +31,8 @@ type Client struct {
 	DeviceToken string
 }
 
-// maxClientText is how much of a user agent or device name is kept.
+// maxClientText is how many characters of a user agent or device name are
+// kept.
 const maxClientText = 256
 
 // network returns the key under which the client's network is limited.
@@ -42,8 +43,8 @@ func (c Client) network() string {
 	return c.IP
 }
 
-// stored returns c with the text it records made storable: valid UTF-8,
-// no control characters, at most maxClientText bytes. The adapter already
+// stored returns c with the text it records made storable: invalid UTF-8
+// replaced by U+FFFD, no control characters, at most maxClientText characters. The adapter already
 // refuses or cleans such input; a caller of the package may not have.
 func (c Client) stored() Client {
 	c.IP = cleanText(c.IP)
@@ -55,13 +56,13 @@ func (c Client) stored() Client {
 
 func cleanText(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == utf8.RuneError {
+		if unicode.IsControl(r) {
 			return -1
 		}
 		return r
-	}, strings.ToValidUTF8(s, ""))
-	if len(s) > maxClientText {
-		s = strings.ToValidUTF8(s[:maxClientText], "")
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	if utf8.RuneCountInString(s) > maxClientText {
+		s = string([]rune(s)[:maxClientText])
 	}
 	return s
 }

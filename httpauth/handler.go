@@ -473,8 +473,8 @@ func (h *Handler) clientNetwork(r *http.Request) string {
 	return network(addr, h.v6Bits)
 }
 
-// client describes the request's origin for the service: the client IP, the
-// User-Agent, and the device name and type given by the client or else
+// client describes the request's origin for the service: the client IP and
+// network (its /64 for IPv6, see Options.IPv6PrefixLen), the User-Agent, and the device name and type given by the client or else
 // derived from the User-Agent, each cleaned (control characters dropped,
 // invalid UTF-8 replaced) and cut to 256 characters. A User-Agent is cleaned
 // rather than refused: a browser user cannot change it.
@@ -489,6 +489,7 @@ func (h *Handler) client(r *http.Request, deviceName, deviceType string) auth.Cl
 	}
 	return auth.Client{
 		IP:         ClientIP(r, h.trusted),
+		Network:    h.clientNetwork(r),
 		UserAgent:  clean(ua, maxDeviceRunes),
 		DeviceName: clean(name, maxDeviceRunes),
 		DeviceType: clean(typ, maxDeviceRunes),

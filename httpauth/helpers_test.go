@@ -71,6 +71,24 @@ func (s *faultyStore) CreateUser(ctx context.Context, u store.User) error {
 	return s.Store.CreateUser(ctx, u)
 }
 
+// ReplaceUnverifiedUser is how Complete-mode registration creates a user:
+// it fails with the "CreateUser" fault.
+func (s *faultyStore) ReplaceUnverifiedUser(ctx context.Context, u store.User) error {
+	if err := s.fault("CreateUser"); err != nil {
+		return err
+	}
+	return s.Store.ReplaceUnverifiedUser(ctx, u)
+}
+
+// UserWithSession is how an authenticated request loads its user: it
+// fails with the "UserByID" fault.
+func (s *faultyStore) UserWithSession(ctx context.Context, id, sid string, at time.Time) (store.User, error) {
+	if err := s.fault("UserByID"); err != nil {
+		return store.User{}, err
+	}
+	return s.Store.UserWithSession(ctx, id, sid, at)
+}
+
 func (s *faultyStore) UserByID(ctx context.Context, id string) (store.User, error) {
 	if err := s.fault("UserByID"); err != nil {
 		return store.User{}, err
@@ -424,6 +442,7 @@ type tokenBody struct {
 	ExpiresAt        string `json:"expires_at"`
 	RefreshToken     string `json:"refresh_token"`
 	RefreshExpiresAt string `json:"refresh_expires_at"`
+	DeviceToken      string `json:"device_token"`
 }
 
 // deviceBody is one device of the device list.

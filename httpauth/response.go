@@ -49,6 +49,7 @@ type tokenJSON struct {
 	ExpiresAt        string `json:"expires_at"`
 	RefreshToken     string `json:"refresh_token,omitempty"`
 	RefreshExpiresAt string `json:"refresh_expires_at,omitempty"`
+	DeviceToken      string `json:"device_token,omitempty"` // login only
 }
 
 func newTokenJSON(t auth.Tokens) tokenJSON {
@@ -57,6 +58,7 @@ func newTokenJSON(t auth.Tokens) tokenJSON {
 		TokenType:   "bearer",
 		ExpiresIn:   t.ExpiresIn,
 		ExpiresAt:   timeJSON(t.ExpiresAt),
+		DeviceToken: t.DeviceToken,
 	}
 	if t.RefreshToken != "" {
 		j.RefreshToken = t.RefreshToken

@@ -10,8 +10,10 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -87,7 +89,7 @@ func completeFlow(t *testing.T, databaseURL string) {
 	r := laptop.do(t, "POST", "/api/v1/auth/register", "", map[string]string{"username": "alice", "email": email, "password": pw1})
 	r.expect(t, http.StatusCreated, "")
 	userID := r.object(t)["id"]
-	laptop.do(t, "POST", "/api/v1/auth/register", "", map[string]string{"username": "alice2", "email": "ALICE@example.com", "password": pw1}).
+	laptop.do(t, "POST", "/api/v1/auth/register", "", map[string]string{"username": "ALICE", "email": "other@example.com", "password": pw1}).
 		expect(t, http.StatusConflict, "user_exists")
 
 	m := mb.wait(t, email, subjectVerify, 0)
@@ -110,6 +112,10 @@ func completeFlow(t *testing.T, databaseURL string) {
 	laptop.do(t, "POST", "/api/v1/auth/verify-email", "", map[string]string{"email": email, "code": code}).
 		expect(t, http.StatusBadRequest, "invalid_code")
 	mb.wait(t, email, "Welcome to Forge Test", 0)
+	// A verified address is taken; before verification a new registration
+	// would have replaced the pending one.
+	laptop.do(t, "POST", "/api/v1/auth/register", "", map[string]string{"username": "alice2", "email": "ALICE@example.com", "password": pw1}).
+		expect(t, http.StatusConflict, "user_exists")
 
 	// Two devices; the login name may be the email too.
 	lt := laptop.login(t, "alice", pw1)
@@ -339,36 +345,43 @@ func TestRedisSharedLimits(t *testing.T) {
 	one := startServer(t, env)
 	a := one.client("instance-one")
 	const pw = "Corr3ct-Horse-Battery!"
-	r := a.do(t, "POST", "/api/v1/auth/register", "", map[string]string{"username": "erin", "email": "erin@example.com", "password": pw})
+	// A name of its own, so that runs sharing one Redis do not meet.
+	name := "erin" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	r := a.do(t, "POST", "/api/v1/auth/register", "", map[string]string{"username": name, "email": name + "@example.com", "password": pw})
 	r.expect(t, http.StatusCreated, "")
-	userID := r.object(t)["id"].(string)
 
 	opt, err := redis.ParseURL(redisURL)
 	require.NoError(t, err)
 	rdb := redis.NewClient(opt)
-	t.Cleanup(func() {
-		keys := []string{"forgeauth:login-failures:user:" + userID, "forgeauth:login-failures-hourly:user:" + userID}
-		assert.NoError(t, rdb.Del(context.Background(), keys...).Err())
-		_ = rdb.Close()
-	})
+	// The limits are keyed by a digest of the name typed (and the client
+	// network), never by the name or the account.
+	failureKeys := func() []string {
+		keys, err := rdb.Keys(context.Background(), "forgeauth:login-failures*").Result()
+		require.NoError(t, err)
+		return keys
+	}
+	before := len(failureKeys())
+	t.Cleanup(func() { _ = rdb.Close() })
 
 	two := startServer(t, env)
 	b := two.client("instance-two")
-	wrong := map[string]string{"username": "erin", "password": "Wrong-Passw0rd!"}
+	wrong := map[string]string{"username": name, "password": "Wrong-Passw0rd!"}
 	a.do(t, "POST", "/api/v1/auth/login", "", wrong).expect(t, http.StatusUnauthorized, "invalid_credentials")
 	a.do(t, "POST", "/api/v1/auth/login", "", wrong).expect(t, http.StatusUnauthorized, "invalid_credentials")
 	b.do(t, "POST", "/api/v1/auth/login", "", wrong).expect(t, http.StatusUnauthorized, "invalid_credentials")
 
 	// The third failure, counted by the second instance, reaches the limit
 	// of both: even the right password is refused now.
-	r = b.do(t, "POST", "/api/v1/auth/login", "", map[string]string{"username": "erin", "password": pw})
+	r = b.do(t, "POST", "/api/v1/auth/login", "", map[string]string{"username": name, "password": pw})
 	r.expect(t, http.StatusTooManyRequests, "rate_limited")
 	assert.NotEmpty(t, r.Header.Get("Retry-After"))
-	a.do(t, "POST", "/api/v1/auth/login", "", map[string]string{"username": "erin", "password": pw}).
+	a.do(t, "POST", "/api/v1/auth/login", "", map[string]string{"username": name, "password": pw}).
 		expect(t, http.StatusTooManyRequests, "rate_limited")
 
-	n, err := rdb.Exists(t.Context(), "forgeauth:login-failures:user:"+userID).Result()
-	require.NoError(t, err)
-	assert.Equal(t, int64(1), n, "the failure count is a Redis key")
+	keys := failureKeys()
+	assert.Greater(t, len(keys), before, "the failure counts are Redis keys")
+	for _, k := range keys {
+		assert.NotContains(t, k, name, "no name in a key")
+	}
 	assert.Contains(t, one.Logs.String(), "rate_limits=redis")
 }
