@@ -6,7 +6,10 @@
 // HS256, needs a secret of at least 32 random bytes ([ErrWeakSecret]
 // otherwise); EdDSA, ES256 and RS256 sign with a private key and verify with
 // public keys chosen by the kid header, so keys can be rotated, and publish
-// them with [Manager.JWKS].
+// them with [Manager.JWKS]. A key's kid is its RFC 7638 thumbprint
+// ([Thumbprint]) unless the caller names it; [ParsePrivateKeyPEM] and
+// [ParsePublicKeysPEM] read keys from PEM files and [CheckKey] says whether a
+// key suits an algorithm.
 //
 //	m, err := token.New(token.Config{Secret: secret}) // 32+ random bytes
 //	if err != nil {
