@@ -35,6 +35,15 @@
 // a session, sid. Callers see them as [Claims]; no type of the JWT library
 // appears in this package's API.
 //
+// These top-level names are reserved; a caller's own claims
+// ([Identity.Custom]) all go under the one claim "ext", so they can never
+// replace one of them:
+//
+//	iss sub aud exp nbf iat jti   registered (RFC 7519, section 4.1)
+//	auth_time                     OpenID Connect Core, section 2
+//	token_type user_id sid        forgeauth
+//	is_superuser ext              forgeauth, access tokens only
+//
 // # Verification
 //
 // [Manager.Verify] follows [RFC 8725]: one algorithm, never "none"; the key is
