@@ -225,11 +225,7 @@ func (m *Manager) setKeys(cfg Config) error {
 	}
 	m.kid = cfg.SigningKeyID
 	if m.kid == "" {
-		kid, err := Thumbprint(public)
-		if err != nil {
-			return fmt.Errorf("token: SigningKey: %w", err)
-		}
-		m.kid = kid
+		m.kid = thumbprintOf(public)
 	}
 	m.signKey = cfg.SigningKey
 	m.keys = keySet{m.kid: {key: public, alg: m.alg}}
@@ -239,10 +235,7 @@ func (m *Manager) setKeys(cfg Config) error {
 			return fmt.Errorf("token: %s: %w", where, err)
 		}
 		if kid == "" {
-			var err error
-			if kid, err = Thumbprint(key); err != nil {
-				return fmt.Errorf("token: %s: %w", where, err)
-			}
+			kid = thumbprintOf(key)
 		}
 		if err := m.keys.add(kid, publicKey{key: key, alg: m.alg}); err != nil {
 			return fmt.Errorf("token: %s: %w", where, err)

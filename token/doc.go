@@ -55,6 +55,21 @@
 // not-before are checked against the injected clock with a leeway (30 seconds
 // by default) for clock skew.
 //
+// # Verifying in another service
+//
+// A service that trusts forgeauth's tokens but does not issue them uses a
+// [Verifier]: the checks of [Manager.Verify], one implementation for both,
+// with public keys alone, given in its configuration or fetched from the
+// issuer's JWK Set URL (cached, fetched again at most once a minute, and
+// kept when a fetch fails). The algorithm of each token must be that of the
+// key its kid names, so HMAC and "none" never pass.
+//
+//	v, err := token.NewVerifier(token.VerifierConfig{
+//		JWKSURL: "https://auth.example.com/api/v1/auth/jwks.json",
+//	})
+//	// ... on a request:
+//	claims, err := v.Verify(r.Context(), bearer, token.TypeAccess)
+//
 // # Refresh tokens
 //
 // A store keeps [Digest] of a refresh token, never the token. Rotation,

@@ -7,29 +7,32 @@ import (
 )
 
 var (
-	// ErrInvalid is returned by [Manager.Verify] and [Verifier.Verify] for every token it refuses
-	// except one that is merely expired: a malformed or oversized token, a
-	// disallowed algorithm, a header other than the one this package writes
-	// (typ JWT; a known kid for the asymmetric algorithms; no jku, jwk, x5u,
-	// crit or other parameter), a bad signature, a wrong or missing iss or
-	// aud, a missing exp, iat, sub, user_id or jti, an exp not after iat, an
-	// iat or nbf in the future beyond the leeway, a missing or unknown
-	// token_type, and a refresh token without sid. Errors that match
+	// ErrInvalid is returned by [Manager.Verify] and [Verifier.Verify] for
+	// every token they refuse except one that is merely expired: a malformed
+	// or oversized token, a disallowed algorithm, a header other than the one
+	// this package writes (typ JWT; a known kid for the asymmetric
+	// algorithms; no jku, jwk, x5u, crit or other parameter), a bad
+	// signature, a wrong or missing iss or aud, a missing exp, iat, sub,
+	// user_id or jti, an exp not after iat, an iat or nbf in the future
+	// beyond the leeway, a missing or unknown token_type, a refresh token
+	// without sid, and an ext claim that is not an object. Errors that match
 	// [ErrWrongType] match ErrInvalid as well, so a caller that checks only
 	// ErrInvalid and [ErrExpired] has covered every failure.
 	ErrInvalid = errors.New("token: invalid")
 
-	// ErrExpired is returned by [Manager.Verify] when a token is genuine and
-	// well-formed but its exp lies further in the past than the leeway. A
-	// token that is expired and also fails another check (its signature, its
-	// issuer, ...) is [ErrInvalid] instead: the signature is checked first,
-	// and only a token that is wrong in no other way is called expired.
+	// ErrExpired is returned by [Manager.Verify] and [Verifier.Verify] when
+	// a token is genuine and well-formed but its exp lies further in the past
+	// than the leeway. A token that is expired and also fails another check
+	// (its signature, its issuer, ...) is [ErrInvalid] instead: the signature
+	// is checked first, and only a token that is wrong in no other way is
+	// called expired.
 	ErrExpired = errors.New("token: expired")
 
-	// ErrWrongType is returned by [Manager.Verify] when a genuine token of one
-	// known type is presented where the other is wanted: a refresh token on a
-	// protected route, or an access token to the refresh endpoint. An error
-	// matching ErrWrongType also matches [ErrInvalid].
+	// ErrWrongType is returned by [Manager.Verify] and [Verifier.Verify] when
+	// a genuine token of one known type is presented where the other is
+	// wanted: a refresh token on a protected route, or an access token to the
+	// refresh endpoint. An error matching ErrWrongType also matches
+	// [ErrInvalid].
 	ErrWrongType = errors.New("token: wrong token type")
 
 	// ErrWeakSecret is returned, wrapped with the required and the actual
@@ -69,7 +72,7 @@ var (
 	ErrKeysUnavailable = errors.New("token: verification keys unavailable")
 )
 
-// verifyError is the error [Manager.Verify] returns. Its chain holds only the
+// verifyError is the error [Manager.Verify] and [Verifier.Verify] return. Its chain holds only the
 // sentinels of this package; the underlying reason, which may come from the
 // JWT library, is kept for the message alone so that no library error type
 // becomes part of this package's contract. The reason never includes the

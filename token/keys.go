@@ -61,6 +61,13 @@ func Thumbprint(key crypto.PublicKey) (string, error) {
 	return b64(sum[:]), nil
 }
 
+// thumbprintOf is the Thumbprint of a key that CheckKey has accepted, which
+// Thumbprint accepts too.
+func thumbprintOf(key crypto.PublicKey) string {
+	tp, _ := Thumbprint(key)
+	return tp
+}
+
 // ecPoint returns the JWK curve name and the fixed-size coordinates of k.
 func ecPoint(k *ecdsa.PublicKey) (crv string, x, y []byte, err error) {
 	if k == nil || k.Curve == nil {
@@ -140,6 +147,25 @@ func CheckKey(alg string, key crypto.PublicKey) error {
 		return fmt.Errorf("%w: unsupported algorithm %q (want EdDSA, ES256 or RS256)", ErrKeyMismatch, alg)
 	}
 	return nil
+}
+
+// algorithmOf returns the one algorithm a public key verifies, having checked
+// the key with CheckKey.
+func algorithmOf(key crypto.PublicKey) (string, error) {
+	var alg string
+	switch key.(type) {
+	case ed25519.PublicKey:
+		alg = "EdDSA"
+	case *ecdsa.PublicKey:
+		alg = "ES256"
+	case *rsa.PublicKey:
+		alg = "RS256"
+	case []byte, string:
+		return "", fmt.Errorf("%w: an HMAC secret cannot be a public key", ErrKeyMismatch)
+	default:
+		return "", fmt.Errorf("%w: unsupported key type %T (want ed25519.PublicKey, *ecdsa.PublicKey or *rsa.PublicKey)", ErrKeyMismatch, key)
+	}
+	return alg, CheckKey(alg, key)
 }
 
 // publicKey is a verification key with the one algorithm it accepts.
