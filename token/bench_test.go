@@ -1,6 +1,8 @@
 package token_test
 
 import (
+	"context"
+	"crypto"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -34,6 +36,30 @@ func BenchmarkVerify(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := m.Verify(tok, token.TypeAccess); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkVerifierVerify measures a successful Verifier.Verify of an EdDSA
+// access token, with static keys and with keys from a JWK Set (fetched once).
+func BenchmarkVerifierVerify(b *testing.B) {
+	key := edKey(b)
+	m := newManager(b, token.Config{Algorithm: "EdDSA", SigningKey: key})
+	srv := newJWKSServer(b, jwksOf(b, m))
+	for name, cfg := range map[string]token.VerifierConfig{
+		"static": {PublicKeys: []crypto.PublicKey{key.Public()}},
+		"jwks":   {JWKSURL: srv.URL},
+	} {
+		b.Run(name, func(b *testing.B) {
+			v := newVerifier(b, cfg)
+			tok := issueAccess(b, m).Token
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(ctx, tok, token.TypeAccess); err != nil {
 					b.Fatal(err)
 				}
 			}

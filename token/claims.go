@@ -1,6 +1,7 @@
 package token
 
 import (
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -47,6 +48,20 @@ type Identity struct {
 	// NotAfter that leaves no lifetime after iat is an error from the
 	// issuing method ([ErrIncompleteIdentity]).
 	NotAfter time.Time
+	// Superuser is written as "is_superuser": true in access tokens, so that
+	// a service that verifies tokens alone can see it; left out when false.
+	// Like every claim it is a snapshot: a user demoted after issue keeps it
+	// until the token expires.
+	Superuser bool
+	// Custom is the caller's own claims: a JSON object (of any members), at
+	// most 4 KiB once compacted and with <, > and & escaped, written into
+	// access tokens as the value of the one claim "ext". Nested there, a
+	// member can never replace a registered or forgeauth claim: {"sub":"x"}
+	// becomes ext.sub, and sub stays the username. IssueAccess returns
+	// [ErrCustomClaims] for invalid JSON, a value other than an object
+	// (null included), or a larger object. Nil or empty means no ext claim.
+	// The package documentation lists the reserved top-level names.
+	Custom json.RawMessage
 }
 
 // Claims are the verified contents of a token. Times are whole seconds, in
@@ -59,7 +74,13 @@ type Claims struct {
 	SessionID string // sid; empty for an access token issued without one
 	// AuthTime is auth_time: when the user signed in to the session; zero
 	// for a token issued without one.
-	AuthTime  time.Time
+	AuthTime time.Time
+	// Superuser is is_superuser: false when the claim is absent.
+	Superuser bool
+	// Custom is the ext claim: the caller's own claims, the JSON object
+	// given as [Identity.Custom] in compact form; nil when absent. Each call
+	// of Verify returns a fresh copy, the caller's to keep or change.
+	Custom    json.RawMessage
 	Issuer    string
 	Audience  []string
 	IssuedAt  time.Time
@@ -82,6 +103,8 @@ type wireClaims struct {
 	UserID    string           `json:"user_id"`
 	SessionID string           `json:"sid,omitempty"`
 	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
+	Superuser bool             `json:"is_superuser,omitempty"`
+	Custom    json.RawMessage  `json:"ext,omitempty"`
 	jwt.RegisteredClaims
 
 	// want is the type Verify was asked for; not part of the JSON.
@@ -98,6 +121,7 @@ var (
 	errNoID        = errors.New("jti claim is required")
 	errNoSession   = errors.New("sid claim is required in a refresh token")
 	errUnknownType = errors.New("token_type claim is missing or unknown")
+	errCustomShape = errors.New("ext claim is not a JSON object")
 	// errTypeMismatch is the one reason classify reports as ErrWrongType.
 	errTypeMismatch = errors.New("token_type is not the wanted type")
 )
@@ -122,6 +146,8 @@ func (c *wireClaims) Validate() error {
 		return errTypeMismatch
 	case c.TokenType == TypeRefresh && c.SessionID == "":
 		return errNoSession
+	case len(c.Custom) > 0 && c.Custom[0] != '{':
+		return errCustomShape
 	}
 	return nil
 }
@@ -133,6 +159,8 @@ func (c *wireClaims) claims() Claims {
 		Subject:   c.Subject,
 		UserID:    c.UserID,
 		SessionID: c.SessionID,
+		Superuser: c.Superuser,
+		Custom:    c.Custom,
 		Issuer:    c.Issuer,
 		Audience:  []string(c.Audience),
 	}

@@ -3,15 +3,13 @@ package token
 import (
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -26,9 +24,6 @@ const (
 	DefaultRefreshTTL = 24 * time.Hour
 	DefaultLeeway     = 30 * time.Second
 )
-
-// minRSABits is the smallest RSA modulus New accepts (NIST SP 800-131A).
-const minRSABits = 2048
 
 // Config configures a [Manager]. Every zero field means its secure default, so
 // the smallest valid Config holds only a Secret of 32 random bytes. New copies
@@ -51,19 +46,31 @@ type Config struct {
 	// SigningKey signs tokens for the asymmetric algorithms: an
 	// ed25519.PrivateKey (or any crypto.Signer with an Ed25519 public key)
 	// for EdDSA, an *ecdsa.PrivateKey on P-256 for ES256, an *rsa.PrivateKey
-	// of at least 2048 bits for RS256. Its public half is added to the
-	// verification keys under SigningKeyID.
+	// of at least 2048 bits for RS256 ([ParsePrivateKeyPEM] reads one from a
+	// PKCS #8 file). Its public half is added to the verification keys under
+	// SigningKeyID.
 	SigningKey crypto.Signer
 
 	// SigningKeyID is the kid written in the header of every token the
-	// Manager issues; required with SigningKey.
+	// Manager issues. When empty, it is the RFC 7638 thumbprint of the
+	// SigningKey's public half ([Thumbprint]), which needs no coordination:
+	// every party computes the same kid from the key alone.
 	SigningKeyID string
 
-	// VerifyKeys are further public keys, by kid, whose tokens Verify accepts:
-	// during a key rotation, the previous key stays here until the last token
-	// it signed has expired. Each key must be of the Algorithm's kind
-	// (ed25519.PublicKey, *ecdsa.PublicKey on P-256, *rsa.PublicKey of at
-	// least 2048 bits). They are published by [Manager.JWKS].
+	// PublicKeys are further public keys whose tokens Verify accepts, each
+	// under its RFC 7638 thumbprint as kid: during a key rotation, the
+	// previous key stays here until the last token it signed has expired, and
+	// is then removed ([ParsePublicKeysPEM] reads them from PKIX files). Each
+	// key must be of the Algorithm's kind (see VerifyKeys). A key equal to the
+	// SigningKey is allowed and has no effect. They are published by
+	// [Manager.JWKS].
+	PublicKeys []crypto.PublicKey
+
+	// VerifyKeys are further public keys, by a kid of the caller's choosing,
+	// whose tokens Verify accepts: PublicKeys for keys whose tokens carry a
+	// kid other than their thumbprint. Each key must be of the Algorithm's
+	// kind (ed25519.PublicKey, *ecdsa.PublicKey on P-256, *rsa.PublicKey of
+	// at least 2048 bits). They are published by [Manager.JWKS].
 	VerifyKeys map[string]crypto.PublicKey
 
 	// Issuer is written as iss and required on verification; "forgeauth"
@@ -105,65 +112,53 @@ type Manager struct {
 	signKey    any    // []byte for HMAC, the crypto.Signer otherwise
 	kid        string // empty for HMAC
 	hmacKey    any    // the secret, boxed once so Verify does not allocate for it
-	verifyKeys map[string]crypto.PublicKey
+	keys       keySet // the verification keys of the asymmetric algorithms
 	issuer     string
 	audience   string
 	accessTTL  time.Duration
 	refreshTTL time.Duration
 	now        func() time.Time
 	rand       io.Reader
-	parser     *jwt.Parser
-	keyfunc    jwt.Keyfunc
+	check      checker
 	jwks       []byte
 }
 
 // New checks cfg, applies its defaults and returns a Manager.
 //
 // New returns an error wrapping [ErrWeakSecret] when the HMAC secret is too
-// short, and a descriptive error (prefixed "token: ") for an unknown
-// algorithm, a Secret given with an asymmetric algorithm or keys given with an
-// HMAC one, a missing SigningKey or SigningKeyID, a key of the wrong kind or
-// curve, an RSA key under 2048 bits, a VerifyKeys entry with an empty kid or
-// one that names a different key under SigningKeyID, a negative Leeway, and a
-// negative or sub-second TTL. No message contains a secret.
+// short; an error wrapping [ErrWeakKey] for an RSA key under 2048 bits; an
+// error wrapping [ErrKeyMismatch] for a SigningKey, PublicKeys or VerifyKeys
+// entry of the wrong kind or curve, or malformed; and a descriptive error
+// (prefixed "token: ") for an unknown algorithm, a Secret given with an
+// asymmetric algorithm or keys given with an HMAC one, a missing SigningKey,
+// a VerifyKeys entry with an empty kid, one kid naming two different keys,
+// a negative Leeway, and a negative or sub-second TTL. No message contains a
+// secret.
 func New(cfg Config) (*Manager, error) {
+	r, err := newRules(cfg.Issuer, cfg.Audience, cfg.Leeway, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
 	m := &Manager{
 		alg:        cfg.Algorithm,
-		issuer:     cfg.Issuer,
-		audience:   cfg.Audience,
+		issuer:     r.issuer,
+		audience:   r.audience,
 		accessTTL:  cfg.AccessTTL,
 		refreshTTL: cfg.RefreshTTL,
-		now:        cfg.Now,
+		now:        r.now,
 		rand:       cfg.Rand,
 	}
 	if m.alg == "" {
 		m.alg = DefaultAlgorithm
 	}
-	if m.issuer == "" {
-		m.issuer = DefaultIssuer
-	}
-	if m.audience == "" {
-		m.audience = DefaultAudience
-	}
-	if m.now == nil {
-		m.now = time.Now
-	}
 	if m.rand == nil {
 		m.rand = rand.Reader
 	}
-	var err error
 	if m.accessTTL, err = lifetime("AccessTTL", m.accessTTL, DefaultAccessTTL); err != nil {
 		return nil, err
 	}
 	if m.refreshTTL, err = lifetime("RefreshTTL", m.refreshTTL, DefaultRefreshTTL); err != nil {
 		return nil, err
-	}
-	leeway := cfg.Leeway
-	switch {
-	case leeway < 0:
-		return nil, errors.New("token: Leeway must not be negative")
-	case leeway == 0:
-		leeway = DefaultLeeway
 	}
 
 	switch m.alg {
@@ -179,20 +174,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m.method = jwt.GetSigningMethod(m.alg)
-
-	// One parser for every call: its options are read-only after
-	// construction, so sharing it is safe and saves rebuilding it per token.
-	m.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{m.alg}),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithIssuer(m.issuer),
-		jwt.WithAudience(m.audience),
-		jwt.WithLeeway(leeway),
-		jwt.WithStrictDecoding(),
-		jwt.WithTimeFunc(m.now),
-	)
-	m.keyfunc = m.key
+	m.check = r.checker([]string{m.alg}, m.key)
 	return m, nil
 }
 
@@ -207,8 +189,8 @@ func lifetime(name string, d, def time.Duration) (time.Duration, error) {
 }
 
 func (m *Manager) setSecret(cfg Config) error {
-	if cfg.SigningKey != nil || cfg.SigningKeyID != "" || len(cfg.VerifyKeys) > 0 {
-		return fmt.Errorf("token: %s uses Secret; SigningKey, SigningKeyID and VerifyKeys must be empty", m.alg)
+	if cfg.SigningKey != nil || cfg.SigningKeyID != "" || len(cfg.VerifyKeys) > 0 || len(cfg.PublicKeys) > 0 {
+		return fmt.Errorf("token: %s uses Secret; SigningKey, SigningKeyID, PublicKeys and VerifyKeys must be empty", m.alg)
 	}
 	need := 32 // RFC 7518, section 3.2: at least the size of the hash output
 	switch m.alg {
@@ -234,40 +216,48 @@ func (m *Manager) setKeys(cfg Config) error {
 	if cfg.SigningKey == nil {
 		return fmt.Errorf("token: %s needs a SigningKey", m.alg)
 	}
-	if cfg.SigningKeyID == "" {
-		return errors.New("token: SigningKeyID is required with SigningKey")
-	}
 	if err := m.checkSigner(cfg.SigningKey); err != nil {
 		return err
 	}
 	public := cfg.SigningKey.Public()
-	signing, err := m.publicJWK(cfg.SigningKeyID, public)
-	if err != nil {
+	if err := CheckKey(m.alg, public); err != nil {
 		return fmt.Errorf("token: SigningKey: %w", err)
 	}
-	m.signKey = cfg.SigningKey
 	m.kid = cfg.SigningKeyID
-	m.verifyKeys = make(map[string]crypto.PublicKey, len(cfg.VerifyKeys)+1)
-	published := make([]jwk, 0, len(cfg.VerifyKeys)+1)
-	for kid, key := range cfg.VerifyKeys {
+	if m.kid == "" {
+		m.kid = thumbprintOf(public)
+	}
+	m.signKey = cfg.SigningKey
+	m.keys = keySet{m.kid: {key: public, alg: m.alg}}
+
+	add := func(where, kid string, key crypto.PublicKey) error {
+		if err := CheckKey(m.alg, key); err != nil {
+			return fmt.Errorf("token: %s: %w", where, err)
+		}
+		if kid == "" {
+			kid = thumbprintOf(key)
+		}
+		if err := m.keys.add(kid, publicKey{key: key, alg: m.alg}); err != nil {
+			return fmt.Errorf("token: %s: %w", where, err)
+		}
+		return nil
+	}
+	// Sorted, so that a configuration with two faults reports the same one
+	// every time.
+	for _, kid := range slices.Sorted(maps.Keys(cfg.VerifyKeys)) {
 		if kid == "" {
 			return errors.New("token: VerifyKeys has an empty kid")
 		}
-		j, err := m.publicJWK(kid, key)
-		if err != nil {
-			return fmt.Errorf("token: VerifyKeys[%q]: %w", kid, err)
+		if err := add(fmt.Sprintf("VerifyKeys[%q]", kid), kid, cfg.VerifyKeys[kid]); err != nil {
+			return err
 		}
-		if kid == m.kid {
-			if !equalKeys(key, public) {
-				return fmt.Errorf("token: VerifyKeys[%q] differs from the SigningKey of the same kid", kid)
-			}
-			continue
-		}
-		m.verifyKeys[kid] = key
-		published = append(published, j)
 	}
-	m.verifyKeys[m.kid] = public
-	m.jwks = encodeJWKS(append(published, signing))
+	for i, key := range cfg.PublicKeys {
+		if err := add(fmt.Sprintf("PublicKeys[%d]", i), "", key); err != nil {
+			return err
+		}
+	}
+	m.jwks = encodeJWKS(m.keys.jwks())
 	return nil
 }
 
@@ -276,70 +266,22 @@ func (m *Manager) checkSigner(k crypto.Signer) error {
 	switch m.alg {
 	case "ES256":
 		if _, ok := k.(*ecdsa.PrivateKey); !ok {
-			return fmt.Errorf("token: ES256 needs an *ecdsa.PrivateKey, got %T", k)
+			return fmt.Errorf("token: SigningKey: %w: ES256 needs an *ecdsa.PrivateKey, got %T", ErrKeyMismatch, k)
 		}
 	case "RS256":
 		if _, ok := k.(*rsa.PrivateKey); !ok {
-			return fmt.Errorf("token: RS256 needs an *rsa.PrivateKey, got %T", k)
+			return fmt.Errorf("token: SigningKey: %w: RS256 needs an *rsa.PrivateKey, got %T", ErrKeyMismatch, k)
 		}
 	}
 	// For EdDSA the library signs with any crypto.Signer whose public half
-	// is Ed25519, which publicJWK checks.
+	// is Ed25519, which CheckKey checks.
 	return nil
 }
 
-// publicJWK checks that k is a sound public key for m.alg and returns its JWK
-// (RFC 7518 section 6, RFC 8037 for Ed25519).
-func (m *Manager) publicJWK(kid string, k crypto.PublicKey) (jwk, error) {
-	b64 := base64.RawURLEncoding.EncodeToString
-	j := jwk{Use: "sig", Alg: m.alg, Kid: kid}
-	switch m.alg {
-	case "EdDSA":
-		pub, ok := k.(ed25519.PublicKey)
-		if !ok {
-			return jwk{}, fmt.Errorf("EdDSA needs an Ed25519 key, got %T", k)
-		}
-		if len(pub) != ed25519.PublicKeySize {
-			return jwk{}, fmt.Errorf("Ed25519 public key has %d bytes, want %d", len(pub), ed25519.PublicKeySize)
-		}
-		j.Kty, j.Crv, j.X = "OKP", "Ed25519", b64(pub)
-	case "ES256":
-		pub, ok := k.(*ecdsa.PublicKey)
-		if !ok {
-			return jwk{}, fmt.Errorf("ES256 needs an ECDSA P-256 key, got %T", k)
-		}
-		if pub == nil || pub.Curve != elliptic.P256() {
-			return jwk{}, errors.New("ES256 needs an ECDSA key on the P-256 curve")
-		}
-		//lint:ignore SA1019 only checked for nil: Bytes panics on a key without coordinates
-		if pub.X == nil || pub.Y == nil {
-			return jwk{}, errors.New("ECDSA public key has no point")
-		}
-		point, err := pub.Bytes() // 0x04 || X || Y, 32 bytes each on P-256
-		if err != nil {
-			return jwk{}, fmt.Errorf("ECDSA public key: %w", err)
-		}
-		j.Kty, j.Crv, j.X, j.Y = "EC", "P-256", b64(point[1:33]), b64(point[33:])
-	case "RS256":
-		pub, ok := k.(*rsa.PublicKey)
-		if !ok {
-			return jwk{}, fmt.Errorf("RS256 needs an RSA key, got %T", k)
-		}
-		if pub == nil || pub.N == nil {
-			return jwk{}, errors.New("RSA public key is empty")
-		}
-		if bits := pub.N.BitLen(); bits < minRSABits {
-			return jwk{}, fmt.Errorf("RSA key has %d bits, want at least %d", bits, minRSABits)
-		}
-		j.Kty, j.N, j.E = "RSA", b64(pub.N.Bytes()), b64(big.NewInt(int64(pub.E)).Bytes())
-	}
-	return j, nil
-}
-
-func equalKeys(a, b crypto.PublicKey) bool {
-	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && e.Equal(b)
-}
+// KeyID returns the kid the Manager writes in the header of its tokens: the
+// configured SigningKeyID or the thumbprint of the SigningKey; empty for the
+// HMAC algorithms, whose tokens carry no kid.
+func (m *Manager) KeyID() string { return m.kid }
 
 // AccessTTL returns the lifetime of the access tokens the Manager issues.
 func (m *Manager) AccessTTL() time.Duration { return m.accessTTL }

@@ -6,7 +6,10 @@
 // HS256, needs a secret of at least 32 random bytes ([ErrWeakSecret]
 // otherwise); EdDSA, ES256 and RS256 sign with a private key and verify with
 // public keys chosen by the kid header, so keys can be rotated, and publish
-// them with [Manager.JWKS].
+// them with [Manager.JWKS]. A key's kid is its RFC 7638 thumbprint
+// ([Thumbprint]) unless the caller names it; [ParsePrivateKeyPEM] and
+// [ParsePublicKeysPEM] read keys from PEM files and [CheckKey] says whether a
+// key suits an algorithm.
 //
 //	m, err := token.New(token.Config{Secret: secret}) // 32+ random bytes
 //	if err != nil {
@@ -32,6 +35,15 @@
 // a session, sid. Callers see them as [Claims]; no type of the JWT library
 // appears in this package's API.
 //
+// These top-level names are reserved; a caller's own claims
+// ([Identity.Custom]) all go under the one claim "ext", so they can never
+// replace one of them:
+//
+//	iss sub aud exp nbf iat jti   registered (RFC 7519, section 4.1)
+//	auth_time                     OpenID Connect Core, section 2
+//	token_type user_id sid        forgeauth
+//	is_superuser ext              forgeauth, access tokens only
+//
 // # Verification
 //
 // [Manager.Verify] follows [RFC 8725]: one algorithm, never "none"; the key is
@@ -42,6 +54,21 @@
 // tokens over 8 KiB are refused before parsing. Expiry, issue time and
 // not-before are checked against the injected clock with a leeway (30 seconds
 // by default) for clock skew.
+//
+// # Verifying in another service
+//
+// A service that trusts forgeauth's tokens but does not issue them uses a
+// [Verifier]: the checks of [Manager.Verify], one implementation for both,
+// with public keys alone, given in its configuration or fetched from the
+// issuer's JWK Set URL (cached, fetched again at most once a minute, and
+// kept when a fetch fails). The algorithm of each token must be that of the
+// key its kid names, so HMAC and "none" never pass.
+//
+//	v, err := token.NewVerifier(token.VerifierConfig{
+//		JWKSURL: "https://auth.example.com/api/v1/auth/jwks.json",
+//	})
+//	// ... on a request:
+//	claims, err := v.Verify(r.Context(), bearer, token.TypeAccess)
 //
 // # Refresh tokens
 //

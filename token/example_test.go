@@ -1,7 +1,11 @@
 package token_test
 
 import (
+	"context"
 	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"time"
@@ -106,4 +110,57 @@ func ExampleDigest() {
 	fmt.Println(token.Digest("abc"))
 	// Output:
 	// ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+}
+
+func ExampleNewVerifier() {
+	// The issuer. The key is the example of RFC 8037, appendix A.1, so its
+	// kid is the thumbprint of appendix A.3; in production,
+	// token.ParsePrivateKeyPEM reads the key from a PKCS #8 file.
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := func() time.Time { return now } // nil in production
+	seed, _ := base64.RawURLEncoding.DecodeString("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A")
+	key := ed25519.NewKeyFromSeed(seed)
+	issuer, err := token.New(token.Config{Algorithm: "EdDSA", SigningKey: key, Now: clock})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	access, err := issuer.IssueAccess(token.Identity{UserID: "u-42", Username: "mike", Superuser: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	// Another service, with the issuer's public key from a PEM file.
+	der, _ := x509.MarshalPKIXPublicKey(key.Public())
+	publicPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	keys, err := token.ParsePublicKeysPEM(publicPEM)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v, err := token.NewVerifier(token.VerifierConfig{PublicKeys: keys, Now: clock})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	claims, err := v.Verify(context.Background(), access.Token, token.TypeAccess)
+	switch {
+	case errors.Is(err, token.ErrExpired):
+		fmt.Println("expired, ask the client to refresh")
+	case errors.Is(err, token.ErrInvalid):
+		fmt.Println("invalid") // 401
+	case err != nil:
+		fmt.Println("keys unavailable") // 503; only with a JWKSURL
+	default:
+		fmt.Println("ok for", claims.Subject, "superuser:", claims.Superuser)
+	}
+	fmt.Println("kid", issuer.KeyID())
+
+	_, err = v.Verify(context.Background(), access.Token, token.TypeRefresh)
+	fmt.Println(errors.Is(err, token.ErrWrongType))
+	// Output:
+	// ok for mike superuser: true
+	// kid kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k
+	// true
 }

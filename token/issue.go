@@ -1,7 +1,9 @@
 package token
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -12,18 +14,54 @@ import (
 // idBytes is the size of a jti: 128 random bits.
 const idBytes = 16
 
+// maxCustomLen bounds the ext claim as it is written, so that a token with
+// it stays well under the 8 KiB that Verify accepts.
+const maxCustomLen = 4 << 10
+
 // IssueAccess signs an access token for id, valid for [Manager.AccessTTL].
+// It carries id.Superuser as is_superuser and id.Custom under ext.
 //
 // It returns an error wrapping [ErrIncompleteIdentity] when id has no UserID
-// or Username, and a wrapped error when the random source or the signing key
-// fails.
+// or Username, one wrapping [ErrCustomClaims] when id.Custom is not a JSON
+// object of at most 4 KiB, and a wrapped error when the random source or the
+// signing key fails.
 func (m *Manager) IssueAccess(id Identity) (Issued, error) {
+	custom, err := customClaims(id.Custom)
+	if err != nil {
+		return Issued{}, err
+	}
+	id.Custom = custom
 	return m.issue(id, TypeAccess, m.accessTTL)
+}
+
+// customClaims returns raw compacted, with the escapes encoding/json adds
+// when it writes the payload, so that the bound holds for what is signed.
+func customClaims(raw json.RawMessage) (json.RawMessage, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		return nil, fmt.Errorf("%w: not valid JSON: %v", ErrCustomClaims, err)
+	}
+	if compact.Bytes()[0] != '{' {
+		return nil, fmt.Errorf("%w: not a JSON object", ErrCustomClaims)
+	}
+	var escaped bytes.Buffer
+	json.HTMLEscape(&escaped, compact.Bytes())
+	if escaped.Len() > maxCustomLen {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrCustomClaims, escaped.Len(), maxCustomLen)
+	}
+	return escaped.Bytes(), nil
 }
 
 // IssueRefresh signs a refresh token for id, valid for [Manager.RefreshTTL].
 // Its jti holds 128 random bits, so every refresh token is unique; keep only
 // its [Digest].
+//
+// It leaves out id.Superuser and id.Custom: a refresh token is only ever
+// exchanged, and the access token issued then takes them from the user as
+// they are at that moment.
 //
 // It returns an error wrapping [ErrIncompleteIdentity] when id has no UserID,
 // Username or SessionID, and a wrapped error when the random source or the
@@ -32,6 +70,7 @@ func (m *Manager) IssueRefresh(id Identity) (Issued, error) {
 	if id.SessionID == "" {
 		return Issued{}, fmt.Errorf("%w: SessionID is required for a refresh token", ErrIncompleteIdentity)
 	}
+	id.Superuser, id.Custom = false, nil
 	return m.issue(id, TypeRefresh, m.refreshTTL)
 }
 
@@ -66,6 +105,8 @@ func (m *Manager) issue(id Identity, typ Type, ttl time.Duration) (Issued, error
 		UserID:    id.UserID,
 		SessionID: id.SessionID,
 		AuthTime:  numericDate(id.AuthTime),
+		Superuser: id.Superuser,
+		Custom:    id.Custom,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    m.issuer,
 			Subject:   id.Username,

@@ -1,7 +1,12 @@
 package token
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
+	"math/big"
 	"slices"
 	"strings"
 )
@@ -45,4 +50,20 @@ func encodeJWKS(keys []jwk) []byte {
 	// Marshalling a struct of strings cannot fail.
 	b, _ := json.Marshal(set)
 	return b
+}
+
+// toJWK returns the public JWK of a key that CheckKey has accepted.
+func toJWK(kid string, k publicKey) jwk {
+	b64 := base64.RawURLEncoding.EncodeToString
+	j := jwk{Use: "sig", Alg: k.alg, Kid: kid}
+	switch pub := k.key.(type) {
+	case ed25519.PublicKey:
+		j.Kty, j.Crv, j.X = "OKP", "Ed25519", b64(pub)
+	case *ecdsa.PublicKey:
+		crv, x, y, _ := ecPoint(pub) // checked: cannot fail
+		j.Kty, j.Crv, j.X, j.Y = "EC", crv, b64(x), b64(y)
+	case *rsa.PublicKey:
+		j.Kty, j.N, j.E = "RSA", b64(pub.N.Bytes()), b64(big.NewInt(int64(pub.E)).Bytes())
+	}
+	return j
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"io"
 	"math/big"
@@ -27,6 +28,7 @@ func TestNewErrors(t *testing.T) {
 	rsa1024 := rsaKey(t, "rsa1024")
 	require.Equal(t, 1024, rsa1024.N.BitLen())
 	secret := []byte(testSecret)
+	other := edKey(t)
 
 	tests := []struct {
 		name    string
@@ -47,19 +49,18 @@ func TestNewErrors(t *testing.T) {
 		{name: "HMAC with verify keys", cfg: token.Config{Secret: secret, VerifyKeys: map[string]crypto.PublicKey{"k": ed.Public()}}},
 		{name: "EdDSA with a secret", cfg: token.Config{Algorithm: "EdDSA", Secret: secret, SigningKey: ed, SigningKeyID: "k"}},
 		{name: "EdDSA without a key", cfg: token.Config{Algorithm: "EdDSA", SigningKeyID: "k"}},
-		{name: "EdDSA without a kid", cfg: token.Config{Algorithm: "EdDSA", SigningKey: ed}},
-		{name: "EdDSA with an ECDSA key", cfg: token.Config{Algorithm: "EdDSA", SigningKey: ec, SigningKeyID: "k"}},
-		{name: "ES256 with an Ed25519 key", cfg: token.Config{Algorithm: "ES256", SigningKey: ed, SigningKeyID: "k"}},
-		{name: "ES256 with a P-384 key", cfg: token.Config{Algorithm: "ES256", SigningKey: ec384, SigningKeyID: "k"}},
+		{name: "EdDSA with an ECDSA key", cfg: token.Config{Algorithm: "EdDSA", SigningKey: ec, SigningKeyID: "k"}, wantErr: token.ErrKeyMismatch},
+		{name: "ES256 with an Ed25519 key", cfg: token.Config{Algorithm: "ES256", SigningKey: ed, SigningKeyID: "k"}, wantErr: token.ErrKeyMismatch},
+		{name: "ES256 with a P-384 key", cfg: token.Config{Algorithm: "ES256", SigningKey: ec384, SigningKeyID: "k"}, wantErr: token.ErrKeyMismatch},
 		{name: "ES256 with an RSA key", cfg: token.Config{Algorithm: "ES256", SigningKey: rsa2048, SigningKeyID: "k"}},
 		{name: "RS256 with an ECDSA key", cfg: token.Config{Algorithm: "RS256", SigningKey: ec, SigningKeyID: "k"}},
-		{name: "RS256 with 1024 bits", cfg: token.Config{Algorithm: "RS256", SigningKey: rsa1024, SigningKeyID: "k"}},
+		{name: "RS256 with 1024 bits", cfg: token.Config{Algorithm: "RS256", SigningKey: rsa1024, SigningKeyID: "k"}, wantErr: token.ErrWeakKey},
 		{name: "RS256 verify key of 1024 bits", cfg: token.Config{Algorithm: "RS256", SigningKey: rsa2048, SigningKeyID: "k",
-			VerifyKeys: map[string]crypto.PublicKey{"old": rsa1024.Public()}}},
+			VerifyKeys: map[string]crypto.PublicKey{"old": rsa1024.Public()}}, wantErr: token.ErrWeakKey},
 		{name: "verify key of the wrong kind", cfg: token.Config{Algorithm: "EdDSA", SigningKey: ed, SigningKeyID: "k",
-			VerifyKeys: map[string]crypto.PublicKey{"old": ec.Public()}}},
+			VerifyKeys: map[string]crypto.PublicKey{"old": ec.Public()}}, wantErr: token.ErrKeyMismatch},
 		{name: "verify key on the wrong curve", cfg: token.Config{Algorithm: "ES256", SigningKey: ec, SigningKeyID: "k",
-			VerifyKeys: map[string]crypto.PublicKey{"old": ec384.Public()}}},
+			VerifyKeys: map[string]crypto.PublicKey{"old": ec384.Public()}}, wantErr: token.ErrKeyMismatch},
 		{name: "nil ECDSA verify key", cfg: token.Config{Algorithm: "ES256", SigningKey: ec, SigningKeyID: "k",
 			VerifyKeys: map[string]crypto.PublicKey{"old": (*ecdsa.PublicKey)(nil)}}},
 		{name: "ECDSA verify key without a point", cfg: token.Config{Algorithm: "ES256", SigningKey: ec, SigningKeyID: "k",
@@ -80,6 +81,21 @@ func TestNewErrors(t *testing.T) {
 			VerifyKeys: map[string]crypto.PublicKey{"": edKey(t).Public()}}},
 		{name: "verify key naming the signing kid", cfg: token.Config{Algorithm: "EdDSA", SigningKey: ed, SigningKeyID: "k",
 			VerifyKeys: map[string]crypto.PublicKey{"k": edKey(t).Public()}}},
+		{name: "EdDSA signer with a short public key and no kid", cfg: token.Config{Algorithm: "EdDSA",
+			SigningKey: fakeSigner{public: ed25519.PublicKey(make([]byte, 5))}}, wantErr: token.ErrKeyMismatch},
+		{name: "HMAC with public keys", cfg: token.Config{Secret: secret, PublicKeys: []crypto.PublicKey{ed.Public()}}},
+		{name: "public key of the wrong kind", cfg: token.Config{Algorithm: "EdDSA", SigningKey: ed,
+			PublicKeys: []crypto.PublicKey{ec.Public()}}, wantErr: token.ErrKeyMismatch},
+		{name: "public key of 1024 bits", cfg: token.Config{Algorithm: "RS256", SigningKey: rsa2048,
+			PublicKeys: []crypto.PublicKey{rsa1024.Public()}}, wantErr: token.ErrWeakKey},
+		{name: "nil public key", cfg: token.Config{Algorithm: "EdDSA", SigningKey: ed,
+			PublicKeys: []crypto.PublicKey{nil}}, wantErr: token.ErrKeyMismatch},
+		{name: "HMAC secret as a public key", cfg: token.Config{Algorithm: "EdDSA", SigningKey: ed,
+			PublicKeys: []crypto.PublicKey{secret}}, wantErr: token.ErrKeyMismatch},
+		{name: "verify key under the thumbprint of another key", cfg: token.Config{Algorithm: "EdDSA", SigningKey: ed,
+			VerifyKeys: map[string]crypto.PublicKey{thumbprint(t, ed): edKey(t).Public()}}},
+		{name: "signing kid naming a public key", cfg: token.Config{Algorithm: "EdDSA", SigningKey: ed, SigningKeyID: thumbprint(t, other),
+			PublicKeys: []crypto.PublicKey{other.Public()}}},
 		{name: "negative leeway", cfg: token.Config{Secret: secret, Leeway: -time.Second}},
 		{name: "negative access TTL", cfg: token.Config{Secret: secret, AccessTTL: -time.Minute}},
 		{name: "sub-second access TTL", cfg: token.Config{Secret: secret, AccessTTL: time.Millisecond}},
@@ -134,6 +150,10 @@ func TestNewAccepts(t *testing.T) {
 		{"verify key repeating the signing key", token.Config{Algorithm: "EdDSA", SigningKey: ed, SigningKeyID: "k",
 			VerifyKeys: map[string]crypto.PublicKey{"k": ed.Public()}}},
 		{"pointer to an Ed25519 key", token.Config{Algorithm: "EdDSA", SigningKey: &ed, SigningKeyID: "k"}},
+		{"no kid", token.Config{Algorithm: "EdDSA", SigningKey: ed}},
+		{"public key repeating the signing key", token.Config{Algorithm: "EdDSA", SigningKey: ed, PublicKeys: []crypto.PublicKey{ed.Public()}}},
+		{"verify key under its thumbprint, also in public keys", token.Config{Algorithm: "EdDSA", SigningKey: edKey(t),
+			VerifyKeys: map[string]crypto.PublicKey{thumbprint(t, ed): ed.Public()}, PublicKeys: []crypto.PublicKey{ed.Public()}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,4 +235,78 @@ func TestNewWeakSecretMessage(t *testing.T) {
 	require.ErrorIs(t, err, token.ErrWeakSecret)
 	assert.Equal(t, "token: secret too short: HS256 needs at least 32 bytes, got 31", err.Error())
 	assert.False(t, errors.Is(err, token.ErrInvalid))
+}
+
+func thumbprint(tb testing.TB, key crypto.PublicKey) string {
+	tb.Helper()
+	tp, err := token.Thumbprint(key)
+	require.NoError(tb, err)
+	return tp
+}
+
+// TestNewKeyID: without a SigningKeyID the kid is the RFC 7638 thumbprint of
+// the signing key, in the header and in the JWKS; a given kid is kept.
+func TestNewKeyID(t *testing.T) {
+	for _, a := range asymmetrics() {
+		t.Run(a.alg, func(t *testing.T) {
+			key, _ := a.newKeys(t)
+			want := thumbprint(t, key.Public())
+			for name, tt := range map[string]struct{ kid, want string }{
+				"default": {"", want},
+				"given":   {"2025-06", "2025-06"},
+			} {
+				t.Run(name, func(t *testing.T) {
+					m := newManager(t, token.Config{Algorithm: a.alg, SigningKey: key, SigningKeyID: tt.kid})
+					assert.Equal(t, tt.want, m.KeyID())
+					is := issueAccess(t, m)
+					h, _, _ := segments(t, is.Token)
+					assert.Equal(t, tt.want, decodeSegment(t, h)["kid"])
+					_, err := m.Verify(is.Token, token.TypeAccess)
+					require.NoError(t, err)
+
+					raw, err := m.JWKS()
+					require.NoError(t, err)
+					var doc jwksDoc
+					require.NoError(t, json.Unmarshal(raw, &doc))
+					require.Len(t, doc.Keys, 1)
+					assert.Equal(t, tt.want, doc.Keys[0]["kid"])
+				})
+			}
+		})
+	}
+	assert.Empty(t, hsManager(t, newClock()).KeyID(), "HMAC tokens carry no kid")
+}
+
+// TestNewPublicKeysRotation rotates keys the way configuration from PEM
+// files does: the new manager signs with the new key and lists the old one
+// in PublicKeys; tokens of the old key verify until it is removed.
+func TestNewPublicKeysRotation(t *testing.T) {
+	for _, a := range asymmetrics() {
+		t.Run(a.alg, func(t *testing.T) {
+			c := newClock()
+			oldKey, newKey := a.newKeys(t)
+			before := newManager(t, token.Config{Algorithm: a.alg, SigningKey: oldKey, Now: c.Now})
+			during := newManager(t, token.Config{Algorithm: a.alg, SigningKey: newKey, Now: c.Now,
+				PublicKeys: []crypto.PublicKey{oldKey.Public()}})
+			after := newManager(t, token.Config{Algorithm: a.alg, SigningKey: newKey, Now: c.Now})
+
+			oldTok := issueAccess(t, before).Token
+			_, err := during.Verify(oldTok, token.TypeAccess)
+			require.NoError(t, err, "the old key still verifies during the rotation")
+			_, err = during.Verify(issueAccess(t, during).Token, token.TypeAccess)
+			require.NoError(t, err)
+			_, err = after.Verify(oldTok, token.TypeAccess)
+			requireVerifyErr(t, err, token.ErrInvalid)
+
+			raw, err := during.JWKS()
+			require.NoError(t, err)
+			var doc jwksDoc
+			require.NoError(t, json.Unmarshal(raw, &doc))
+			var kids []string
+			for _, k := range doc.Keys {
+				kids = append(kids, k["kid"])
+			}
+			assert.ElementsMatch(t, []string{thumbprint(t, oldKey.Public()), thumbprint(t, newKey.Public())}, kids)
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -25,8 +26,9 @@ const maxTokenLen = 8 << 10
 // last character is refused); exp and iat present, exp after iat and not
 // passed, iat and nbf (if present) not in the future, each within the leeway;
 // iss equal to the configured issuer and aud containing the configured
-// audience; non-empty sub, user_id and jti; a token_type equal to want; and
-// a sid in a refresh token.
+// audience; non-empty sub, user_id and jti; a token_type equal to want; a
+// sid in a refresh token; and an ext claim, if present, that is a JSON
+// object.
 //
 // Every error Verify returns matches [ErrInvalid] or [ErrExpired] with
 // errors.Is: ErrExpired for a genuine token that has merely expired,
@@ -35,19 +37,78 @@ const maxTokenLen = 8 << 10
 // neither [TypeAccess] nor [TypeRefresh]. The message gives the reason for
 // logs and never contains the token.
 //
-// Verify is a pure CPU function and is safe for concurrent use.
+// Verify is a pure CPU function and is safe for concurrent use. A [Verifier]
+// runs the same checks with public keys alone.
 func (m *Manager) Verify(tokenString string, want Type) (Claims, error) {
-	if want != TypeAccess && want != TypeRefresh {
-		return Claims{}, errWant
-	}
-	if err := precheck(tokenString); err != nil {
+	if err := precheck(tokenString, want); err != nil {
 		return Claims{}, err
 	}
-	c := wireClaims{want: want}
-	if _, err := m.parser.ParseWithClaims(tokenString, &c, m.keyfunc); err != nil {
+	return m.check.parse(tokenString, want)
+}
+
+// checker holds the verification that Manager.Verify and Verifier.Verify
+// share; only the keyfunc, which picks the key, differs between them.
+type checker struct {
+	parser  *jwt.Parser
+	keyfunc jwt.Keyfunc
+}
+
+// rules are the claim settings Manager and Verifier share.
+type rules struct {
+	issuer   string
+	audience string
+	leeway   time.Duration
+	now      func() time.Time
+}
+
+// newRules applies the defaults of Config and VerifierConfig.
+func newRules(issuer, audience string, leeway time.Duration, now func() time.Time) (rules, error) {
+	r := rules{issuer: issuer, audience: audience, leeway: leeway, now: now}
+	if r.issuer == "" {
+		r.issuer = DefaultIssuer
+	}
+	if r.audience == "" {
+		r.audience = DefaultAudience
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	switch {
+	case r.leeway < 0:
+		return rules{}, errors.New("token: Leeway must not be negative")
+	case r.leeway == 0:
+		r.leeway = DefaultLeeway
+	}
+	return r, nil
+}
+
+// checker returns the checks of r for tokens signed with one of algs, whose
+// keys keyfunc picks.
+func (r rules) checker(algs []string, keyfunc jwt.Keyfunc) checker {
+	// One parser for every call: its options are read-only after
+	// construction, so sharing it is safe and saves rebuilding it per token.
+	return checker{
+		parser: jwt.NewParser(
+			jwt.WithValidMethods(algs),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithIssuer(r.issuer),
+			jwt.WithAudience(r.audience),
+			jwt.WithLeeway(r.leeway),
+			jwt.WithStrictDecoding(),
+			jwt.WithTimeFunc(r.now),
+		),
+		keyfunc: keyfunc,
+	}
+}
+
+// parse verifies a token that precheck has passed.
+func (c *checker) parse(tokenString string, want Type) (Claims, error) {
+	wc := wireClaims{want: want}
+	if _, err := c.parser.ParseWithClaims(tokenString, &wc, c.keyfunc); err != nil {
 		return Claims{}, classify(err)
 	}
-	return c.claims(), nil
+	return wc.claims(), nil
 }
 
 // The errors Verify returns before parsing. They are made once so that
@@ -60,8 +121,12 @@ var (
 	errSegments = invalid("token does not have three segments")
 )
 
-// precheck refuses, without allocating, what cannot be a compact JWS.
-func precheck(s string) error {
+// precheck refuses, without allocating, a wanted type that does not exist
+// and what cannot be a compact JWS.
+func precheck(s string, want Type) error {
+	if want != TypeAccess && want != TypeRefresh {
+		return errWant
+	}
 	if s == "" {
 		return errEmpty
 	}
@@ -84,41 +149,40 @@ func precheck(s string) error {
 	return nil
 }
 
-// Why key refuses a header. The header is not yet authenticated, so none of
-// its values is echoed.
+// Why vetHeader refuses a header. The header is not yet authenticated, so
+// none of its values is echoed.
 var (
 	errHeaderType  = errors.New("typ header is not JWT")
 	errHeaderParam = errors.New("unexpected header parameter")
-	errNoKeyID     = errors.New("kid header is missing")
-	errUnknownKey  = errors.New("kid names no known key")
 )
 
-// key is the jwt.Keyfunc: it vets the (not yet authenticated) header and
-// picks the verification key. The library has already checked alg against
-// the one allowed algorithm.
-func (m *Manager) key(t *jwt.Token) (any, error) {
+// vetHeader allows only the header this package writes: alg, typ JWT and
+// kid. Both keyfuncs call it first.
+func vetHeader(t *jwt.Token) error {
 	for name := range t.Header {
 		switch name {
 		case "alg", "typ", "kid":
 		default:
-			return nil, errHeaderParam
+			return errHeaderParam
 		}
 	}
 	if typ, _ := t.Header["typ"].(string); typ != "JWT" {
-		return nil, errHeaderType
+		return errHeaderType
+	}
+	return nil
+}
+
+// key is the Manager's jwt.Keyfunc: it vets the (not yet authenticated)
+// header and picks the verification key. The library has already checked
+// alg against the one allowed algorithm.
+func (m *Manager) key(t *jwt.Token) (any, error) {
+	if err := vetHeader(t); err != nil {
+		return nil, err
 	}
 	if m.hmacKey != nil {
 		return m.hmacKey, nil
 	}
-	kid, ok := t.Header["kid"].(string)
-	if !ok || kid == "" {
-		return nil, errNoKeyID
-	}
-	k, ok := m.verifyKeys[kid]
-	if !ok {
-		return nil, errUnknownKey
-	}
-	return k, nil
+	return m.keys.lookup(t)
 }
 
 // Digest returns the hex SHA-256 of a token string: what a store keeps for a
