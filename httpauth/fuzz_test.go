@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/forgeauth/forgeauth/auth"
+	"github.com/forgeauth/forgeauth/auth/authtest"
 	"github.com/forgeauth/forgeauth/httpauth"
 	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/password"
@@ -53,7 +54,7 @@ type fuzzTarget struct {
 func newFuzzTarget(tb testing.TB) *fuzzTarget {
 	tb.Helper()
 	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	params := password.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	params := authtest.Params()
 	st := memstore.New()
 	hash, err := password.Hash(fuzzPassword, params, nil)
 	if err != nil {

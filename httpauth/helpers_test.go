@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/forgeauth/forgeauth/auth"
+	"github.com/forgeauth/forgeauth/auth/authtest"
 	"github.com/forgeauth/forgeauth/httpauth"
 	"github.com/forgeauth/forgeauth/internal/testutil"
 	"github.com/forgeauth/forgeauth/mailer"
@@ -31,7 +32,7 @@ import (
 
 // testParams are cheap Argon2id parameters: these tests are about HTTP, the
 // password package covers the defaults.
-var testParams = password.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+var testParams = authtest.Params()
 
 const (
 	prefix        = "/api/v1"

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/forgeauth/forgeauth/auth"
+	"github.com/forgeauth/forgeauth/auth/authtest"
 	"github.com/forgeauth/forgeauth/httpauth"
 	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/password"
@@ -30,7 +31,7 @@ func TestRouter(t *testing.T) {
 		Store:    memstore.New(),
 		Mailer:   rec,
 		Token:    token.Config{Secret: []byte("test-secret-test-secret-test-secret-0123")},
-		Password: password.HasherConfig{Params: password.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}},
+		Password: password.HasherConfig{Params: authtest.Params()},
 	})
 	require.NoError(t, err)
 	h, err := httpauth.New(svc, httpauth.Options{DisableIPLimit: true})

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/forgeauth/forgeauth/auth"
+	"github.com/forgeauth/forgeauth/auth/authtest"
 	"github.com/forgeauth/forgeauth/httpauth"
 	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/password"
@@ -44,7 +45,7 @@ func TestProbes(t *testing.T) {
 				Store:    tt.st,
 				Mailer:   &mailer.Recorder{},
 				Token:    token.Config{Secret: []byte(testSecret)},
-				Password: password.HasherConfig{Params: password.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}},
+				Password: password.HasherConfig{Params: authtest.Params()},
 			})
 			require.NoError(t, err)
 			logs := newLogBuffer()

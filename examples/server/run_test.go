@@ -53,6 +53,7 @@ func TestRunWithNoEnvironment(t *testing.T) {
 
 	log := ts.Logs.String()
 	assert.Contains(t, log, "level=WARN msg=\"JWT_SECRET_KEY is not set")
+	assert.Contains(t, log, "level=WARN msg=\"EMAIL_HOST is not set: mails, with their codes, go to this log", "the server warns that mails go to the log")
 	assert.Contains(t, log, `mode=complete store=sqlite:forgeauth.db mailer=log`)
 	assert.Contains(t, log, "server stopped")
 	assert.NotContains(t, log, pw)

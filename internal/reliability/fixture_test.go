@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/forgeauth/forgeauth/auth"
+	"github.com/forgeauth/forgeauth/auth/authtest"
 	"github.com/forgeauth/forgeauth/httpauth"
 	"github.com/forgeauth/forgeauth/internal/testutil"
 	"github.com/forgeauth/forgeauth/mailer"
@@ -23,7 +24,7 @@ import (
 )
 
 // cheapParams keep hashing cheap where the test is not about hashing.
-var cheapParams = password.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+var cheapParams = authtest.Params()
 
 // privatePath is the application's own route behind RequireUser.
 const privatePath = "/app/private"

@@ -207,9 +207,12 @@ func TestSeveralInstances(t *testing.T) {
 	})
 
 	t.Run("failed logins add up across instances", func(t *testing.T) {
-		register("thrott")
-		wrong := map[string]string{"username": "thrott", "password": "Wrong-Horse-8"}
-		right := map[string]string{"username": "thrott", "password": strongPW}
+		// Limits are keyed by the name typed: a name of its own keeps runs
+		// that share one Redis apart.
+		name := "thrott" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		register(name)
+		wrong := map[string]string{"username": name, "password": "Wrong-Horse-8"}
+		right := map[string]string{"username": name, "password": strongPW}
 		for _, c := range []*client{ca, ca, ca, cb, cb} {
 			c.post(t, "/auth/login", "", wrong).expect(t, http.StatusUnauthorized, "invalid_credentials")
 		}

@@ -77,12 +77,19 @@ func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// The per-IP switch also turns the failed-login limit off: a login
+	// load sends one user's logins from one address at once.
+	loginLimit := 0
+	if !o.ipLimit {
+		loginLimit = -1
+	}
 	fa, err := benchsrv.NewForgeauth(ctx, benchsrv.ForgeauthConfig{
-		Settings:       st,
-		Mode:           mode,
-		Route:          benchsrv.Route(o.route),
-		DisableIPLimit: !o.ipLimit,
-		TokenCacheSize: o.tokenCache,
+		Settings:         st,
+		Mode:             mode,
+		Route:            benchsrv.Route(o.route),
+		DisableIPLimit:   !o.ipLimit,
+		TokenCacheSize:   o.tokenCache,
+		LoginMaxFailures: loginLimit,
 	})
 	if err != nil {
 		return err

@@ -57,6 +57,12 @@ type ForgeauthConfig struct {
 	// it off, or nearly every answer is a 429.
 	DisableIPLimit bool
 
+	// LoginMaxFailures is auth.Config.LoginMaxFailures: 0 is the library's
+	// failed-login limit, negative turns it off. The limit counts every
+	// attempt before its hash, so a load of one user's logins from one
+	// address at once needs it off, or all but five of a burst are 429.
+	LoginMaxFailures int
+
 	// TokenCacheSize is auth.Config.TokenCacheSize: 0 is the library's
 	// verified-token cache at its default size, negative turns it off (every
 	// request then pays the full JWT check, as with a new token each time).
@@ -114,6 +120,7 @@ func NewForgeauth(ctx context.Context, cfg ForgeauthConfig) (*Forgeauth, error) 
 		},
 		Password:             cfg.Password,
 		AllowUnverifiedLogin: true,
+		LoginMaxFailures:     cfg.LoginMaxFailures,
 		TokenCacheSize:       cfg.TokenCacheSize,
 		Logger:               cfg.Logger,
 	}
