@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/forgeauth/forgeauth/auth"
+	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/password"
 	"github.com/forgeauth/forgeauth/store"
 )
@@ -457,4 +459,68 @@ func testNoHashInResults(t *testing.T, newStore storeFactory) {
 	next, err := f.svc.Refresh(ctx, tok.RefreshToken, auth.Client{})
 	require.NoError(t, err)
 	assert.Empty(t, next.User.HashedPassword, "refresh")
+}
+
+// TestFullMailQueue: a code send that cannot be queued voids no code,
+// spends no send budget, and is audited.
+func TestFullMailQueue(t *testing.T) {
+	rec := &mailer.Recorder{}
+	var mu sync.Mutex
+	gate := make(chan struct{})
+	close(gate) // open: mails pass
+	slow := mailer.Func(func(ctx context.Context, m mailer.Message) error {
+		mu.Lock()
+		g := gate
+		mu.Unlock()
+		select {
+		case <-g:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return rec.Send(ctx, m)
+	})
+	queue, err := mailer.NewAsync(slow, mailer.AsyncConfig{QueueSize: 1, Workers: 1, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	f := newFixture(t, newMemStore, func(c *auth.Config) { c.Mailer = queue })
+	f.mail = rec
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = queue.Shutdown(ctx)
+	})
+	u := f.verifiedUser(t, "alice")
+	ctx := context.Background()
+	require.NoError(t, f.svc.ForgotPassword(ctx, "alice@example.com", auth.Client{}))
+	first := f.nextCode(t, "alice@example.com")
+
+	// Close the gate and fill the queue: one mail with the worker, one
+	// waiting.
+	mu.Lock()
+	gate = make(chan struct{})
+	mu.Unlock()
+	require.NoError(t, queue.Send(ctx, mailer.Message{To: "filler1@example.com", Subject: "x", Text: "x"}))
+	require.Eventually(t, func() bool {
+		return queue.Send(ctx, mailer.Message{To: "filler2@example.com", Subject: "x", Text: "x"}) == nil
+	}, 5*time.Second, time.Millisecond, "the worker takes the first filler, the second waits")
+
+	f.clock.Advance(61 * time.Second)
+	f.drainEvents()
+	require.NoError(t, f.svc.ForgotPassword(ctx, "alice@example.com", auth.Client{}))
+	e := f.waitEvent(t, u.ID, auth.EventMailDropped, auth.EventResetRequested)
+	assert.Equal(t, auth.EventMailDropped, e.Kind, "a mail that cannot be queued is audited")
+
+	require.NoError(t, f.svc.ResetPassword(ctx, "alice@example.com", first, otherPassword, auth.Client{}),
+		"the code mailed before still works: the dropped send voided nothing")
+
+	mu.Lock()
+	close(gate)
+	mu.Unlock()
+	// The dropped send did not start a cooldown: at once, a new code goes
+	// (once the queue has room again).
+	require.Eventually(t, func() bool {
+		f.drainEvents()
+		require.NoError(t, f.svc.ForgotPassword(ctx, "alice@example.com", auth.Client{}))
+		return f.waitEvent(t, u.ID, auth.EventMailDropped, auth.EventResetRequested, auth.EventRateLimited).Kind == auth.EventResetRequested
+	}, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, f.svc.ResetPassword(ctx, "alice@example.com", f.nextCode(t, "alice@example.com"), "Third-Password-3", auth.Client{}))
 }

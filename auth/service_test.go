@@ -66,6 +66,12 @@ func TestNew(t *testing.T) {
 		{"no secret", func(c *auth.Config) { c.Token.Secret = nil }, token.ErrWeakSecret},
 		{"unknown mode", func(c *auth.Config) { c.Mode = "advanced" }, nil},
 		{"bad hash params", func(c *auth.Config) { c.Password.Params.Iterations = 99 }, nil},
+		// The rule of Config: negative is off where a setting can be
+		// turned off, and an error everywhere else.
+		{"negative code TTL", func(c *auth.Config) { c.CodeTTL = -1 }, nil},
+		{"negative code attempts", func(c *auth.Config) { c.CodeMaxAttempts = -1 }, nil},
+		{"negative session lifetime", func(c *auth.Config) { c.SessionMaxLifetime = -time.Hour }, nil},
+		{"short code key", func(c *auth.Config) { c.CodeKey = secret[:16] }, nil},
 		{"limiter fails", func(c *auth.Config) {
 			c.NewLimiter = func(string, ratelimit.Rule) (ratelimit.Limiter, error) { return nil, errors.New("no redis") }
 		}, nil},
@@ -81,6 +87,36 @@ func TestNew(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("negative turns off what can be turned off", func(t *testing.T) {
+		var names []string
+		cfg := base()
+		cfg.LoginMaxFailures, cfg.LoginFailuresPerHour = -1, -1
+		cfg.CodeResendCooldown, cfg.CodeSendsPerHour, cfg.CodeGuessesPerNetwork = -1, -1, -1
+		cfg.TokenCacheSize, cfg.DeviceTokenTTL, cfg.UnverifiedAccountTTL = -1, -1, -1
+		cfg.NewLimiter = func(name string, rule ratelimit.Rule) (ratelimit.Limiter, error) {
+			names = append(names, name)
+			return ratelimit.NewMemory(ratelimit.MemoryConfig{Rule: rule})
+		}
+		svc, err := auth.New(cfg)
+		require.NoError(t, err)
+		assert.Empty(t, names, "every limiter is off")
+		_, err = svc.Register(context.Background(), "alice", "alice@example.com", strongPassword, auth.Client{})
+		require.NoError(t, err)
+
+		// Zero is the default: every limiter is made.
+		names = nil
+		cfg.LoginMaxFailures, cfg.LoginFailuresPerHour = 0, 0
+		cfg.CodeResendCooldown, cfg.CodeSendsPerHour, cfg.CodeGuessesPerNetwork = 0, 0, 0
+		_, err = auth.New(cfg)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []string{
+			"login-failures", "login-failures-hourly", "login-failures-device",
+			"password-failures", "password-failures-hourly", "code-guesses",
+			"verification-sends-cooldown", "verification-sends-hourly",
+			"reset-sends-cooldown", "reset-sends-hourly",
+		}, names)
+	})
 
 	t.Run("basic needs no mailer", func(t *testing.T) {
 		cfg := base()
@@ -129,6 +165,42 @@ func TestConfigFromEnv(t *testing.T) {
 	assert.Equal(t, uint32(65536), cfg.Password.Params.Memory)
 	assert.Equal(t, password.DefaultParams().Iterations, cfg.Password.Params.Iterations, "a partial override keeps the other defaults")
 
+	// The table of the rule: unset is the default (zero), 0 is off
+	// (negative) where it can be, and a value is taken as given.
+	for _, tt := range []struct {
+		name, value string
+		get         func(auth.Config) int64
+		want        int64 // 0 default, -1 off, else the value
+	}{
+		{"AUTH_CODE_RESEND_COOLDOWN", "", func(c auth.Config) int64 { return int64(c.CodeResendCooldown) }, 0},
+		{"AUTH_CODE_RESEND_COOLDOWN", "0", func(c auth.Config) int64 { return int64(c.CodeResendCooldown) }, -1},
+		{"AUTH_CODE_RESEND_COOLDOWN", "90", func(c auth.Config) int64 { return int64(c.CodeResendCooldown) }, int64(90 * time.Second)},
+		{"AUTH_CODE_SENDS_PER_HOUR", "", func(c auth.Config) int64 { return int64(c.CodeSendsPerHour) }, 0},
+		{"AUTH_CODE_SENDS_PER_HOUR", "0", func(c auth.Config) int64 { return int64(c.CodeSendsPerHour) }, -1},
+		{"AUTH_CODE_SENDS_PER_HOUR", "3", func(c auth.Config) int64 { return int64(c.CodeSendsPerHour) }, 3},
+		{"AUTH_LOGIN_FAILURES_PER_HOUR", "0", func(c auth.Config) int64 { return int64(c.LoginFailuresPerHour) }, -1},
+		{"AUTH_UNVERIFIED_ACCOUNT_TTL", "0", func(c auth.Config) int64 { return int64(c.UnverifiedAccountTTL) }, -1},
+		{"JWT_SESSION_MAX_LIFETIME", "", func(c auth.Config) int64 { return int64(c.SessionMaxLifetime) }, 0},
+		{"JWT_SESSION_MAX_LIFETIME", "3600", func(c auth.Config) int64 { return int64(c.SessionMaxLifetime) }, int64(time.Hour)},
+		{"AUTH_WELCOME_MAIL", "false", func(c auth.Config) int64 {
+			if c.NoWelcomeMail {
+				return 1
+			}
+			return 0
+		}, 1},
+	} {
+		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
+			cfg, err := auth.ConfigFromEnv(envOf(map[string]string{"JWT_SECRET_KEY": secret, tt.name: tt.value}))
+			require.NoError(t, err)
+			got := tt.get(cfg)
+			if tt.want < 0 {
+				assert.Negative(t, got)
+			} else {
+				assert.Equal(t, tt.want, got)
+			}
+		})
+	}
+
 	_, err = auth.ConfigFromEnv(envOf(nil))
 	assert.ErrorIs(t, err, auth.ErrMissingSecret)
 
@@ -138,6 +210,11 @@ func TestConfigFromEnv(t *testing.T) {
 		"bad mode":       {"AUTH_MODE", "advanced"},
 		"bad bool":       {"AUTH_REQUIRE_VERIFIED_LOGIN", "maybe"},
 		"negative max":   {"AUTH_LOGIN_MAX_FAILURES", "-1"},
+		"negative sends": {"AUTH_CODE_SENDS_PER_HOUR", "-2"},
+		"bad cooldown":   {"AUTH_CODE_RESEND_COOLDOWN", "1m"},
+		"zero lifetime":  {"JWT_SESSION_MAX_LIFETIME", "0"},
+		"bad welcome":    {"AUTH_WELCOME_MAIL", "sometimes"},
+		"negative ttl":   {"AUTH_UNVERIFIED_ACCOUNT_TTL", "-5"},
 		"memory cap":     {"PASSWORD_HASH_MEMORY_KIB", "999999999"},
 		"parallelism":    {"PASSWORD_HASH_PARALLELISM", "0"},
 	} {
