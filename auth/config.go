@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"time"
@@ -140,6 +141,27 @@ type Config struct {
 	// of [Service.Authenticate], and an entry lives no longer than its
 	// token.
 	TokenCacheSize int
+
+	// CustomClaims, when set, is called every time an access token is
+	// issued (at login, at each refresh, and in any other flow that issues
+	// one), with the user as the store has them then (without the password
+	// hash), and returns the caller's own claims for the token: a JSON
+	// object of at most 4 KiB, written under the one claim "ext" (see
+	// [token.Identity.Custom]), so that none of its members can replace a
+	// registered or forgeauth claim: {"sub":"x"} is ext.sub. Nil (or empty)
+	// adds no ext claim. Because a refresh loads the user again, a changed
+	// role shows in the access token of the next refresh.
+	//
+	// An error from it, or a result that is not such an object, fails the
+	// login or refresh as an internal error: it is logged, and the flow
+	// returns an error wrapping it (or [token.ErrCustomClaims]); no token
+	// and no session is created, and a refresh token presented stays
+	// usable. It runs on the goroutine of the request, with its ctx, and
+	// must be safe for concurrent use.
+	//
+	// Every access token also carries is_superuser (true only for a
+	// superuser), from the user, for services that verify tokens alone.
+	CustomClaims func(ctx context.Context, u store.User) (json.RawMessage, error)
 
 	// Now and Rand are the clock and the randomness; nil means time.Now and
 	// crypto/rand.

@@ -39,8 +39,12 @@ func (e *EnvError) Unwrap() error { return e.Err }
 // ConfigFromEnv reads a Config from the environment, through getenv (nil
 // means os.Getenv). It reads:
 //
-//	JWT_SECRET_KEY                 required, at least 32 bytes, the raw HMAC key
-//	JWT_ALGORITHM                  HS256
+//	JWT_SECRET_KEY                 required with HS256, HS384, HS512: the raw HMAC key, at least 32 bytes
+//	JWT_ALGORITHM                  HS256; or EdDSA, ES256, RS256 (see [Asymmetric])
+//	JWT_PRIVATE_KEY_FILE           with EdDSA, ES256, RS256: the signing key, a PKCS #8 PEM file
+//	JWT_PUBLIC_KEY_FILES           with EdDSA, ES256, RS256: comma-separated PKIX PEM files of older keys that still verify
+//	AUTH_CODE_KEY                  the key of code digests and device tokens, hex or base64, at least 32 bytes;
+//	                               required in complete mode with EdDSA, ES256, RS256; derived from JWT_SECRET_KEY when unset
 //	JWT_ACCESS_TOKEN_EXPIRATION    1800 (seconds)
 //	JWT_REFRESH_TOKEN_EXPIRATION   86400 (seconds)
 //	JWT_ISSUER, JWT_AUDIENCE
@@ -61,22 +65,29 @@ func (e *EnvError) Unwrap() error { return e.Err }
 // 0 turns off what the list says can be turned off (it becomes a negative
 // value in Config, see [Config]); elsewhere 0 is out of range.
 //
+// With an asymmetric JWT_ALGORITHM, JWT_SECRET_KEY must be unset: the
+// tokens are signed with the private key, and nothing is derived from a
+// secret. The JWT_*_KEY_FILE variables must be unset with an HMAC one.
+//
 // Store, Mailer and the limiters are left for the caller. It returns
-// [ErrMissingSecret] without a secret and an *[EnvError] naming the variable
-// for a value that does not parse, is out of range, or that [New] would
-// refuse (a secret under 32 bytes matches [token.ErrWeakSecret]).
+// [ErrMissingSecret] without a secret for an HMAC algorithm and an
+// *[EnvError] naming the variable for a value that does not parse, is out
+// of range, or that [New] would refuse (a secret under 32 bytes matches
+// [token.ErrWeakSecret]). For the key files that is: a file that cannot be
+// read, that is not PEM of the expected kind (PKCS #8 "PRIVATE KEY", PKIX
+// "PUBLIC KEY"), that holds no key, or a key of the wrong type for the
+// algorithm (matching [token.ErrKeyMismatch]) or an RSA key under 2048 bits
+// (matching [token.ErrWeakKey]).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	e := env{getenv: getenv}
 	if e.getenv == nil {
 		e.getenv = os.Getenv
 	}
 	var cfg Config
-	secret := e.getenv("JWT_SECRET_KEY")
-	if secret == "" {
-		return Config{}, ErrMissingSecret
-	}
-	cfg.Token.Secret = []byte(secret)
 	cfg.Token.Algorithm = e.str("JWT_ALGORITHM")
+	if err := e.tokenKeys(&cfg.Token); err != nil {
+		return Config{}, err
+	}
 	cfg.Token.Issuer = e.str("JWT_ISSUER")
 	cfg.Token.Audience = e.str("JWT_AUDIENCE")
 	cfg.Token.AccessTTL = e.seconds("JWT_ACCESS_TOKEN_EXPIRATION")
@@ -101,6 +112,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	default:
 		e.fail("AUTH_MODE", "want complete or basic")
 	}
+	cfg.CodeKey = e.codeKey(cfg.Mode == ModeComplete && Asymmetric(cfg.Token.Algorithm), cfg.Token.Algorithm)
 	if v, ok := e.boolean("AUTH_REQUIRE_VERIFIED_LOGIN"); ok {
 		cfg.AllowUnverifiedLogin = !v
 	}

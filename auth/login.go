@@ -206,7 +206,7 @@ func (s *Service) Login(ctx context.Context, login, pw string, c Client) (Tokens
 			return Tokens{}, storeErr("record login", err)
 		}
 		u.LastLoginAt = now
-		t, err = s.issueAccess(u, session{})
+		t, err = s.issueAccess(ctx, u, session{})
 	}
 	if err != nil {
 		return Tokens{}, err
@@ -281,7 +281,7 @@ func (s *Service) startSession(ctx context.Context, u store.User, now time.Time,
 	}
 	ss := session{id: sid, authTime: now, end: now.Add(s.sessionMaxLifetime)}
 	c = c.stored()
-	t, rt, err := s.issuePair(u, ss, c)
+	t, rt, err := s.issuePair(ctx, u, ss, c)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -299,15 +299,27 @@ func (s *Service) startSession(ctx context.Context, u store.User, now time.Time,
 	return t, nil
 }
 
-// issueAccess issues an access token for u in session ss, if any.
-func (s *Service) issueAccess(u store.User, ss session) (Tokens, error) {
+// issueAccess issues an access token for u in session ss, if any. It is
+// the one place access tokens are issued: every flow that hands one out
+// comes here, so each token carries is_superuser and the custom claims of
+// the user as they are now.
+func (s *Service) issueAccess(ctx context.Context, u store.User, ss session) (Tokens, error) {
+	custom, err := s.customClaims(ctx, u)
+	if err != nil {
+		return Tokens{}, err
+	}
 	at, err := s.tokens.IssueAccess(token.Identity{
 		UserID:    u.ID,
 		Username:  u.Username,
 		SessionID: ss.id,
 		NotBefore: u.TokensValidAfter,
 		AuthTime:  ss.authTime,
+		Superuser: u.IsSuperuser,
+		Custom:    custom,
 	})
+	if errors.Is(err, token.ErrCustomClaims) {
+		return Tokens{}, s.customClaimsFailed(ctx, u.ID, err)
+	}
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -323,8 +335,8 @@ func (s *Service) issueAccess(u store.User, ss session) (Tokens, error) {
 
 // issuePair issues an access and a refresh token in session ss, and the
 // store record of the refresh token (without device name and type).
-func (s *Service) issuePair(u store.User, ss session, c Client) (Tokens, store.RefreshToken, error) {
-	t, err := s.issueAccess(u, ss)
+func (s *Service) issuePair(ctx context.Context, u store.User, ss session, c Client) (Tokens, store.RefreshToken, error) {
+	t, err := s.issueAccess(ctx, u, ss)
 	if err != nil {
 		return Tokens{}, store.RefreshToken{}, err
 	}

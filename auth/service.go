@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,7 @@ type Service struct {
 	rand               io.Reader
 	log                *slog.Logger
 	onEvent            func(context.Context, Event)
+	claimsHook         func(context.Context, store.User) (json.RawMessage, error)
 	background         sync.WaitGroup // code sends that outlive their request
 }
 
@@ -76,6 +78,7 @@ func New(cfg Config) (*Service, error) {
 		rand:            cfg.Rand,
 		log:             cfg.Logger,
 		onEvent:         cfg.OnEvent,
+		claimsHook:      cfg.CustomClaims,
 	}
 	switch s.mode {
 	case "":

@@ -95,7 +95,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, c Client) (T
 	if !ss.authTime.IsZero() {
 		ss.end = ss.authTime.Add(s.sessionMaxLifetime)
 	}
-	t, next, err := s.issuePair(u, ss, c.stored())
+	t, next, err := s.issuePair(ctx, u, ss, c.stored())
 	if errors.Is(err, token.ErrIncompleteIdentity) && !ss.end.IsZero() {
 		return Tokens{}, fmt.Errorf("%w: the session has reached its end", ErrInvalidRefreshToken)
 	}

@@ -213,7 +213,7 @@ func TestOpenAPIRoute(t *testing.T) {
 		name  string
 		basic bool
 		paths int
-	}{{"complete", false, 14}, {"basic", true, 4}} {
+	}{{"complete", false, 15}, {"basic", true, 5}} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, fixtureOpts{basic: tt.basic})
 			res := f.do(t, req{method: "GET", path: prefix + "/openapi.json"})
@@ -231,9 +231,10 @@ func TestOpenAPIRoute(t *testing.T) {
 
 // TestEveryDocumentedRouteIsServed: each operation of the document reaches a
 // handler (no 404 or 405 from routing), and the document's code enum is the
-// set of codes.
+// set of codes. The service signs with a key pair, so that the JWK Set is
+// served too.
 func TestEveryDocumentedRouteIsServed(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
+	f := newFixture(t, fixtureOpts{mutate: withKeyPair(t, "EdDSA")})
 	n := 0
 	for path, item := range f.doc.Paths.Map() {
 		for method := range item.Operations() {
@@ -248,7 +249,7 @@ func TestEveryDocumentedRouteIsServed(t *testing.T) {
 			})
 		}
 	}
-	assert.Equal(t, 14, n)
+	assert.Equal(t, 15, n)
 
 	var enum []string
 	for _, v := range f.doc.Components.Schemas["ProblemCode"].Value.Enum {

@@ -99,7 +99,8 @@ type Mux interface {
 // concurrent use.
 //
 // Every answer carries X-Content-Type-Options: nosniff, Cache-Control:
-// no-store and Referrer-Policy: no-referrer; errors are RFC 9457
+// no-store (but the JWK Set's, see [Handler.JWKS]) and Referrer-Policy:
+// no-referrer; errors are RFC 9457
 // application/problem+json documents with a stable "code".
 //
 // # Login CSRF
@@ -260,6 +261,9 @@ func (h *Handler) routes(basic bool) {
 			route{method: "GET", path: "/auth/devices", bearer: true, serve: h.devices},
 			route{method: "DELETE", path: "/auth/devices/{id}", bearer: true, serve: h.revokeDevice},
 		)
+	}
+	if rt, ok := h.jwksRoute(); ok {
+		rs = append(rs, rt)
 	}
 	rs = append(rs, route{method: "GET", path: "/openapi.json", serve: h.serveOpenAPI})
 

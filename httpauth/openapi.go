@@ -18,7 +18,7 @@ var openAPISource []byte
 
 // basicPaths are the paths served in Basic mode.
 func basicPaths() []string {
-	return []string{"/auth/register", "/auth/login", "/users/me", "/openapi.json"}
+	return []string{"/auth/register", "/auth/login", "/users/me", "/auth/jwks.json", "/openapi.json"}
 }
 
 // openAPIDocument returns the document for a handler: its prefix as the

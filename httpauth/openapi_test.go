@@ -32,9 +32,9 @@ func TestOpenAPIDocuments(t *testing.T) {
 		{"complete", false, []string{
 			"POST /auth/register", "POST /auth/login", "POST /auth/verify-email", "POST /auth/resend-verification",
 			"POST /auth/refresh", "POST /auth/logout", "POST /auth/forgot-password", "POST /auth/reset-password",
-			"GET /openapi.json",
+			"GET /auth/jwks.json", "GET /openapi.json",
 		}},
-		{"basic", true, []string{"POST /auth/register", "POST /auth/login", "GET /openapi.json"}},
+		{"basic", true, []string{"POST /auth/register", "POST /auth/login", "GET /auth/jwks.json", "GET /openapi.json"}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			f := newFixture(t, fixtureOpts{basic: mode.basic})
