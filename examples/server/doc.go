@@ -12,6 +12,8 @@
 //	GET /api/v1/hello      a protected route: {"message":"Hello, <username>!"}
 //	GET /api/v1/public     optional sign-in: {"message":"Hello, <username or anonymous>"}
 //	GET /api/v1/openapi.json
+//	GET /api/v1/auth/jwks.json, GET /.well-known/jwks.json
+//	                       the public keys of the tokens (EdDSA, ES256, RS256); 404 with HS256
 //
 // # Configuration
 //
@@ -32,7 +34,12 @@
 //
 // Without JWT_SECRET_KEY the server makes a random secret and warns about it:
 // the tokens it issues stop working when it restarts, and instances do not
-// share it, so set the variable in production. Without EMAIL_HOST it sends no
+// share it, so set the variable in production. With JWT_ALGORITHM EdDSA,
+// ES256 or RS256 it makes up no secret (the tokens are signed with
+// JWT_PRIVATE_KEY_FILE, which is required) but, in Complete mode without
+// AUTH_CODE_KEY, a random AUTH_CODE_KEY, and warns: emailed codes and device
+// tokens then stop working when it restarts, and instances do not share
+// it. Without EMAIL_HOST it sends no
 // email and logs each one instead, code included: that is for development
 // only. A bad value of any variable stops the server at start with an error
 // naming the variable.

@@ -105,9 +105,14 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 	if err != nil {
 		return err
 	}
-	randomSecret := getenv("JWT_SECRET_KEY") == ""
+	randomSecret, randomCodeKey := keyNeeds(getenv)
 	if randomSecret {
 		if getenv, err = withRandomSecret(getenv); err != nil {
+			return err
+		}
+	}
+	if randomCodeKey {
+		if getenv, err = withRandomCodeKey(getenv); err != nil {
 			return err
 		}
 	}
@@ -125,6 +130,9 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 
 	if randomSecret {
 		logger.Warn("JWT_SECRET_KEY is not set: using a random secret; tokens will not survive a restart and are not shared between instances")
+	}
+	if randomCodeKey {
+		logger.Warn("AUTH_CODE_KEY is not set: using a random key; emailed codes and device tokens will not survive a restart and are not shared between instances")
 	}
 	cfg.Logger = logger
 

@@ -21,6 +21,9 @@ const readyTimeout = 2 * time.Second
 func routes(svc *auth.Service, h *httpauth.Handler, logger *slog.Logger, proxies []netip.Prefix) http.Handler {
 	mux := http.NewServeMux()
 	h.Mount(mux)
+	// The public keys of the tokens, where JOSE libraries look for them; 404
+	// with an HMAC secret.
+	mux.Handle("GET /.well-known/jwks.json", h.JWKS())
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
