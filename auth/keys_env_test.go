@@ -56,7 +56,6 @@ func newKey(tb testing.TB, kind string) crypto.Signer {
 		rsaKeys.Lock()
 		defer rsaKeys.Unlock()
 		if rsaKeys.keys[bits] == nil {
-			//lint:ignore SA1019 a short key, on purpose, to check that it is refused
 			rsaKeys.keys[bits], err = rsa.GenerateKey(rand.Reader, bits)
 		}
 		k = rsaKeys.keys[bits]

@@ -33,7 +33,11 @@
 // In Basic mode the handler serves register, login and users/me; in Complete
 // mode also email verification, refresh, logout, logout-all, forgot, reset
 // and change password, and the device list. {prefix}/openapi.json is the
-// OpenAPI 3.1 document of the endpoints served.
+// OpenAPI 3.1 document of the endpoints served. In both modes, when the
+// tokens are signed with a key pair (EdDSA, ES256, RS256),
+// {prefix}/auth/jwks.json serves the public keys as a JWK Set, from which
+// other services verify the tokens ([Handler.JWKS] serves it elsewhere, such
+// as at /.well-known/jwks.json).
 //
 // # Middleware
 //
@@ -43,6 +47,8 @@
 // token, without the store, for routes that can accept that a revocation
 // takes effect when the token expires. [Handler.OptionalUser] serves
 // anonymous requests too, and [Handler.RequireSuperuser] only superusers.
+// [ClaimsFrom] gives the verified claims, is_superuser and the custom claims
+// of auth.Config.CustomClaims included; [CustomClaims] decodes the latter.
 // Only "Authorization: Bearer" is read, never a query parameter.
 //
 // # Requests and errors
