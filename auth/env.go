@@ -43,7 +43,7 @@ func (e *EnvError) Unwrap() error { return e.Err }
 //	JWT_ALGORITHM                  HS256; or EdDSA, ES256, RS256 (see [Asymmetric])
 //	JWT_PRIVATE_KEY_FILE           with EdDSA, ES256, RS256: the signing key, a PKCS #8 PEM file
 //	JWT_PUBLIC_KEY_FILES           with EdDSA, ES256, RS256: comma-separated PKIX PEM files of older keys that still verify
-//	AUTH_CODE_KEY                  the key of code digests and device tokens, hex or base64, at least 32 bytes;
+//	AUTH_CODE_KEY                  the key of code digests and device tokens, hex (read as such when it is hex) or base64, at least 32 bytes;
 //	                               required in complete mode with EdDSA, ES256, RS256; derived from JWT_SECRET_KEY when unset
 //	JWT_ACCESS_TOKEN_EXPIRATION    1800 (seconds)
 //	JWT_REFRESH_TOKEN_EXPIRATION   86400 (seconds)
