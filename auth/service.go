@@ -38,7 +38,7 @@ type Service struct {
 	sessionMaxLifetime time.Duration
 	refreshGrace       time.Duration      // 0: no reuse grace window
 	graceStore         store.RefreshGrace // set when refreshGrace is
-	unverifiedTTL      time.Duration // 0 keeps unverified accounts
+	unverifiedTTL      time.Duration      // 0 keeps unverified accounts
 	codeTTL            time.Duration
 	codeMaxAttempts    int
 	codeKey            []byte
