@@ -191,6 +191,10 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 	if err != nil {
 		return err
 	}
+	webMount, err := newWeb(svc, opts, getenv, logger)
+	if err != nil {
+		return err
+	}
 
 	if ln == nil {
 		if ln, err = net.Listen("tcp", set.Addr); err != nil {
@@ -198,7 +202,7 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 		}
 	}
 	srv := &http.Server{
-		Handler:           routes(svc, h, logger, set.TrustedProxies),
+		Handler:           routes(svc, h, logger, set.TrustedProxies, webMount),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -220,6 +224,7 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 		"mailer", mailDesc,
 		"rate_limits", limitDesc,
 	)
+	warnInsecureCookies(ln.Addr(), webMount != nil, logger)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
