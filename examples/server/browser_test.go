@@ -85,7 +85,7 @@ func (s *shots) take(t *testing.T, tab context.Context, name string) []byte {
 		chromedp.ActionFunc(func(ctx context.Context) error {
 			return target.ActivateTarget(chromedp.FromContext(ctx).Target.TargetID).Do(ctx)
 		}),
-		chromedp.FullScreenshot(&png, 90),
+		chromedp.FullScreenshot(&png, 100), // 100: PNG,
 	), "screenshot %s", name)
 	s.n++
 	require.NoError(t, os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("%02d-%s.png", s.n, name)), png, 0o644))
