@@ -71,6 +71,17 @@ type Config struct {
 	// long after its login. Zero means 30 days; it cannot be turned off.
 	SessionMaxLifetime time.Duration
 
+	// RefreshReuseGrace is a window after a refresh token's rotation in
+	// which presenting it again (two browser tabs refreshing at once) gets
+	// a new pair of the same session instead of ending the session as a
+	// replay; after it, reuse ends the session as before. It never lets a
+	// token of an ended session through. Zero (the default) means no
+	// window; it may be at most [MaxRefreshReuseGrace], and it needs a
+	// store that implements [store.RefreshGrace]. [New] returns an error
+	// otherwise. A replay by a thief within the window also succeeds:
+	// keep it to seconds.
+	RefreshReuseGrace time.Duration
+
 	// UnverifiedAccountTTL is how long an account whose email was never
 	// verified is kept in Complete mode; [Service.DeleteExpired] removes
 	// older ones, and until then a new registration of the same email

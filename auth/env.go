@@ -59,6 +59,7 @@ func (e *EnvError) Unwrap() error { return e.Err }
 //	AUTH_UNVERIFIED_ACCOUNT_TTL    604800 (seconds an unverified account is kept); 0 keeps them
 //	AUTH_WELCOME_MAIL              true
 //	JWT_SESSION_MAX_LIFETIME       2592000 (seconds a session lives, however often refreshed)
+//	AUTH_REFRESH_REUSE_GRACE       0 (seconds a rotated refresh token still refreshes its session; 0 is none, at most 300)
 //	PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS, PASSWORD_HASH_PARALLELISM
 //
 // The rule for numbers: an unset or empty variable means the default, and
@@ -98,6 +99,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg.CodeSendsPerHour = e.limitOrOff("AUTH_CODE_SENDS_PER_HOUR")
 	cfg.UnverifiedAccountTTL = e.secondsOrOff("AUTH_UNVERIFIED_ACCOUNT_TTL")
 	cfg.LoginMaxFailures = e.limitOrOff("AUTH_LOGIN_MAX_FAILURES")
+	if v, ok := e.integer("AUTH_REFRESH_REUSE_GRACE", 0, int(MaxRefreshReuseGrace/time.Second)); ok {
+		cfg.RefreshReuseGrace = time.Duration(v) * time.Second
+	}
 	cfg.LoginFailuresPerHour = e.limitOrOff("AUTH_LOGIN_FAILURES_PER_HOUR")
 	if v, ok := e.boolean("AUTH_WELCOME_MAIL"); ok {
 		cfg.NoWelcomeMail = !v

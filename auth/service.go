@@ -37,7 +37,9 @@ type Service struct {
 	policy             password.Policy
 	requireVerified    bool
 	sessionMaxLifetime time.Duration
-	unverifiedTTL      time.Duration // 0 keeps unverified accounts
+	refreshGrace       time.Duration      // 0: no reuse grace window
+	graceStore         store.RefreshGrace // set when refreshGrace is
+	unverifiedTTL      time.Duration      // 0 keeps unverified accounts
 	codeTTL            time.Duration
 	codeMaxAttempts    int
 	codeKey            []byte
@@ -116,6 +118,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	if s.sessionMaxLifetime, err = required("SessionMaxLifetime", cfg.SessionMaxLifetime, defaultSessionMaxLifetime); err != nil {
+		return nil, err
+	}
+	if err := s.setRefreshGrace(cfg.RefreshReuseGrace); err != nil {
 		return nil, err
 	}
 	s.unverifiedTTL, _ = optional(cfg.UnverifiedAccountTTL, defaultUnverifiedTTL)

@@ -66,7 +66,9 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Identit
 // (Config.SessionMaxLifetime after the login). Presenting one that was
 // already rotated is taken as theft (RFC 9700 §4.14.2): the whole session
 // is revoked, so the newest token fails too, and an [EventRefreshReuse] is
-// emitted. A token of a session that was ended otherwise (logout, device
+// emitted; within Config.RefreshReuseGrace of the rotation, a token
+// presented again instead gets a new pair of its session, while that
+// session is active. A token of a session that was ended otherwise (logout, device
 // revocation, logout-all, a password change, a disabling) is refused with
 // an [EventRefreshFailed] instead, so that the theft signal stays clean.
 //
@@ -102,7 +104,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, c Client) (T
 	if err != nil {
 		return Tokens{}, err
 	}
-	err = s.store.RotateRefreshToken(ctx, token.Digest(refreshToken), next, s.now().UTC())
+	err = s.rotate(ctx, token.Digest(refreshToken), next, s.now().UTC())
 	switch {
 	case errors.Is(err, store.ErrReused):
 		s.emit(ctx, EventRefreshReuse, OutcomeFailure, u.ID, claims.SessionID, c, "session_revoked")

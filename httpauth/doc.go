@@ -77,6 +77,19 @@
 // cleaned (control characters dropped, invalid UTF-8 replaced by U+FFFD) and
 // cut to 256 characters.
 //
+// # Browsers
+//
+// [Options.Cookies] makes a Handler the transport of a browser application:
+// the refresh token lives in a Secure, HttpOnly, SameSite=Strict cookie and
+// never in a JSON body, every unsafe request passes cross-origin protection,
+// and CORS answers only [Options.TrustedOrigins]; see [CookieOptions]. Mount
+// one beside the bearer Handler, under another prefix:
+//
+//	web, err := httpauth.New(svc, httpauth.Options{
+//		Prefix:  "/web/api/v1",
+//		Cookies: &httpauth.CookieOptions{},
+//	})
+//
 // [RFC 9457]: https://www.rfc-editor.org/rfc/rfc9457
 // [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
 package httpauth

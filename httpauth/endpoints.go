@@ -99,15 +99,15 @@ func (h *Handler) resendVerification(w http.ResponseWriter, r *http.Request) {
 
 // POST /auth/refresh: 200 with a new token pair.
 func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
-	var rt string
-	if err := h.decodeBody(w, r, acceptJSON, []field{
-		{name: "refresh_token", required: true, dst: &rt},
-	}); err != nil {
+	rt, fromCookie, err := h.presentedRefreshToken(w, r)
+	if err != nil {
+		h.forgetFailedCookie(w, fromCookie, err)
 		h.writeError(w, r, err)
 		return
 	}
 	t, err := h.svc.Refresh(r.Context(), rt, h.client(r, "", ""))
 	if err != nil {
+		h.forgetFailedCookie(w, fromCookie, err)
 		h.writeError(w, r, err)
 		return
 	}
@@ -116,17 +116,18 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
 
 // POST /auth/logout: 204.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	var rt string
-	if err := h.decodeBody(w, r, acceptJSON, []field{
-		{name: "refresh_token", required: true, dst: &rt},
-	}); err != nil {
+	rt, fromCookie, err := h.presentedRefreshToken(w, r)
+	if err != nil {
+		h.forgetFailedCookie(w, fromCookie, err)
 		h.writeError(w, r, err)
 		return
 	}
 	if err := h.svc.Logout(r.Context(), rt, h.client(r, "", "")); err != nil {
+		h.forgetFailedCookie(w, fromCookie, err)
 		h.writeError(w, r, err)
 		return
 	}
+	h.clearRefreshCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -136,6 +137,7 @@ func (h *Handler) logoutAll(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	h.clearRefreshCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 

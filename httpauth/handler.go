@@ -70,9 +70,17 @@ type Options struct {
 
 	// TrustedOrigins are the origins ("https://app.example.com": scheme,
 	// host and port, no path) from which a browser may post the form login
-	// cross-origin; see [Handler]. Empty means same-origin only. A value
+	// cross-origin; see [Handler]. With Cookies set they are also the
+	// origins that may call every endpoint with credentials, and the only
+	// ones CORS answers. Empty means same-origin only. A value
 	// that is not such an origin is an error from [New].
 	TrustedOrigins []string
+
+	// Cookies, when set, makes the Handler the transport of a browser
+	// application: the refresh token in an HttpOnly cookie, cross-origin
+	// protection on every unsafe request, and CORS for TrustedOrigins;
+	// see [CookieOptions]. nil (the default) is the bearer transport.
+	Cookies *CookieOptions
 
 	// Logger receives internal errors (never shown to clients). nil means
 	// slog.Default().
@@ -130,12 +138,16 @@ type Handler struct {
 	logger  *slog.Logger
 	maxBody int64
 	openapi []byte
+	// Cookie mode: nil cookie is the bearer transport.
+	cookie      *refreshCookie
+	corsOrigins map[string]struct{}
 }
 
 // New returns a Handler for svc. It returns an error matching
 // [ErrInvalidOptions] when svc is nil, the prefix is not a clean path,
 // MaxBodyBytes is negative, IPv6PrefixLen is outside 0..128 or a trusted
-// origin is not an origin, and the error
+// origin is not an origin, or Cookies is unusable (see [CookieOptions]),
+// and the error
 // of ratelimit.NewMemory if the default limiter cannot be made.
 func New(svc *auth.Service, opts Options) (*Handler, error) {
 	if svc == nil {
@@ -189,6 +201,11 @@ func New(svc *auth.Service, opts Options) (*Handler, error) {
 	basic := svc.Mode() == auth.ModeBasic
 	if h.openapi, err = openAPIDocument(prefix, basic); err != nil {
 		return nil, err
+	}
+	if opts.Cookies != nil {
+		if err := h.useCookies(*opts.Cookies, opts.TrustedOrigins); err != nil {
+			return nil, err
+		}
 	}
 	h.routes(basic)
 	return h, nil
@@ -293,6 +310,9 @@ func (h *Handler) routes(basic bool) {
 // method_not_allowed with an Allow header, both as problem documents.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
+	if h.cookie != nil && !h.browserGate(w, r) {
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 

@@ -12,10 +12,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/forgeauth/forgeauth/httpauth"
 )
 
 // openAPIDir, when set, is where TestOpenAPIDocuments writes the documents
-// it checks (complete.json and basic.json), for a linter to read:
+// it checks (complete.json, cookies.json and basic.json), for a linter to
+// read:
 //
 //	go test ./httpauth -run '^TestOpenAPIDocuments$' -args -openapi.dir=DIR
 var openAPIDir = flag.String("openapi.dir", "", "write the Complete and the Basic OpenAPI documents to this directory")
@@ -25,19 +28,29 @@ var openAPIDir = flag.String("openapi.dir", "", "write the Complete and the Basi
 // the public ones) and documents a 4xx answer, and every component is used.
 func TestOpenAPIDocuments(t *testing.T) {
 	for _, mode := range []struct {
-		name   string
-		basic  bool
-		public []string
+		name    string
+		basic   bool
+		cookies bool
+		public  []string
 	}{
-		{"complete", false, []string{
+		{"complete", false, false, []string{
 			"POST /auth/register", "POST /auth/login", "POST /auth/verify-email", "POST /auth/resend-verification",
 			"POST /auth/refresh", "POST /auth/logout", "POST /auth/forgot-password", "POST /auth/reset-password",
 			"GET /auth/jwks.json", "GET /openapi.json",
 		}},
-		{"basic", true, []string{"POST /auth/register", "POST /auth/login", "GET /auth/jwks.json", "GET /openapi.json"}},
+		{"cookies", false, true, []string{
+			"POST /auth/register", "POST /auth/login", "POST /auth/verify-email", "POST /auth/resend-verification",
+			"POST /auth/refresh", "POST /auth/logout", "POST /auth/forgot-password", "POST /auth/reset-password",
+			"GET /auth/jwks.json", "GET /openapi.json",
+		}},
+		{"basic", true, false, []string{"POST /auth/register", "POST /auth/login", "GET /auth/jwks.json", "GET /openapi.json"}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
-			f := newFixture(t, fixtureOpts{basic: mode.basic})
+			fo := fixtureOpts{basic: mode.basic}
+			if mode.cookies {
+				fo.opts.Cookies = &httpauth.CookieOptions{}
+			}
+			f := newFixture(t, fo)
 			res := f.do(t, req{method: "GET", path: prefix + "/openapi.json"})
 			require.Equal(t, http.StatusOK, res.status)
 			if *openAPIDir != "" {

@@ -190,6 +190,8 @@ func (h *Handler) toProblem(r *http.Request, err error) *problem {
 		return newProblem(codeInactiveUser, "The account is disabled.")
 	case errors.Is(err, errCrossOrigin):
 		return newProblem(codeForbidden, "A form may be posted only from the same origin; send JSON instead.")
+	case errors.Is(err, errCrossSite):
+		return newProblem(codeForbidden, detailCrossSite)
 	case errors.Is(err, errForbidden):
 		return newProblem(codeForbidden, "This endpoint is reserved to superusers.")
 	case errors.Is(err, auth.ErrNotFound), errors.Is(err, errRouteNotFound):

@@ -105,6 +105,10 @@ func timeJSON(t time.Time) string {
 
 // writeJSON writes v as the JSON body of a status answer.
 func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	if t, ok := v.(tokenJSON); ok {
+		// Every answer that issues a pair goes through here.
+		v = h.withRefreshCookie(w, t)
+	}
 	body, err := json.Marshal(v)
 	if err != nil {
 		h.writeError(w, r, err)

@@ -126,7 +126,9 @@ type RefreshTokens interface {
 	// When it was revoked without being rotated (its session was ended by
 	// logout, device revocation, logout-all, a password change or reset, a
 	// disabling, or an earlier reuse detection) it returns
-	// [ErrSessionEnded] and changes nothing.
+	// [ErrSessionEnded] and changes nothing. A store that also implements
+	// [RefreshGrace] can instead let a rotated token through within a
+	// short window (two browser tabs refreshing at once).
 	RotateRefreshToken(ctx context.Context, oldHash string, next RefreshToken, at time.Time) error
 
 	// RevokeFamily revokes every token of the user's family. It returns

@@ -14,6 +14,9 @@
 //	GET /api/v1/openapi.json
 //	GET /api/v1/auth/jwks.json, GET /.well-known/jwks.json
 //	                       the public keys of the tokens (EdDSA, ES256, RS256); 404 with HS256
+//	GET /                  the demo page (HTML, CSS, plain JavaScript, embedded)
+//	/web/api/v1/...        the same endpoints as the page's cookie API
+//	                       (httpauth.Options.Cookies), with its own openapi.json
 //
 // # Configuration
 //
@@ -31,6 +34,14 @@
 //	                            default 60; 0 turns the limit off
 //	TRUSTED_PROXIES             comma-separated CIDRs or IPs whose
 //	                            X-Forwarded-For is believed
+//	AUTH_COOKIES                true (default): serve the page and its cookie
+//	                            API; false leaves both out
+//	AUTH_TRUSTED_ORIGINS        comma-separated origins (scheme://host[:port])
+//	                            that may call the cookie API with credentials
+//
+// The page's refresh cookie is Secure: browsers keep it over plain HTTP only
+// at http://localhost and http://127.0.0.1, and the server warns at start
+// when it listens beyond loopback. Serve other hosts over HTTPS.
 //
 // Without JWT_SECRET_KEY the server makes a random secret and warns about it:
 // the tokens it issues stop working when it restarts, and instances do not

@@ -199,6 +199,10 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 	if err != nil {
 		return err
 	}
+	webMount, err := newWeb(svc, opts, getenv, logger)
+	if err != nil {
+		return err
+	}
 
 	if ln == nil {
 		if ln, err = net.Listen("tcp", set.Addr); err != nil {
@@ -206,7 +210,7 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 		}
 	}
 	srv := &http.Server{
-		Handler:           routes(svc, h, logger, set.TrustedProxies),
+		Handler:           routes(svc, h, logger, set.TrustedProxies, webMount),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -228,6 +232,7 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 		"mailer", mailDesc,
 		"rate_limits", limitDesc,
 	)
+	warnInsecureCookies(ln.Addr(), webMount != nil, logger)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

@@ -17,13 +17,19 @@ import (
 const readyTimeout = 2 * time.Second
 
 // routes returns the server's handler: the forgeauth endpoints under
-// /api/v1, the probes, and the example routes.
-func routes(svc *auth.Service, h *httpauth.Handler, logger *slog.Logger, proxies []netip.Prefix) http.Handler {
+// /api/v1, the probes, the example routes, and what each of mounts
+// registers (the browser page and its cookie API).
+func routes(svc *auth.Service, h *httpauth.Handler, logger *slog.Logger, proxies []netip.Prefix, mounts ...func(*http.ServeMux)) http.Handler {
 	mux := http.NewServeMux()
 	h.Mount(mux)
 	// The public keys of the tokens, where JOSE libraries look for them; 404
 	// with an HMAC secret.
 	mux.Handle("GET /.well-known/jwks.json", h.JWKS())
+	for _, m := range mounts {
+		if m != nil {
+			m(mux)
+		}
+	}
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

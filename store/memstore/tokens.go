@@ -159,6 +159,12 @@ func (s *Store) familyActiveLocked(userID, familyID string, at time.Time) bool {
 // is taken. Only a success inserts next, and only success and ErrReused
 // change anything.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next store.RefreshToken, at time.Time) error {
+	return s.rotate(ctx, oldHash, next, at, 0)
+}
+
+// rotate is RotateRefreshToken with a reuse grace window (0: none); see
+// RotateRefreshTokenGrace.
+func (s *Store) rotate(ctx context.Context, oldHash string, next store.RefreshToken, at time.Time, grace time.Duration) error {
 	if err := checkToken(next); err != nil {
 		return err
 	}
@@ -176,18 +182,26 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next sto
 		!old.ExpiresAt.After(at) || !old.SessionExpiresAt.After(at) {
 		return store.ErrNotFound
 	}
+	inGrace := false
 	if old.IsRevoked {
-		if old.ReplacedBy == "" {
+		switch {
+		case old.ReplacedBy == "":
+			return store.ErrSessionEnded
+		case grace <= 0 || old.LastUsedAt.Add(grace).Before(at):
+			s.revokeFamilyLocked(old.UserID, old.FamilyID)
+			return store.ErrReused
+		case !s.familyActiveLocked(old.UserID, old.FamilyID, at):
 			return store.ErrSessionEnded
 		}
-		s.revokeFamilyLocked(old.UserID, old.FamilyID)
-		return store.ErrReused
+		inGrace = true
 	}
 	if err := s.checkTokenKeysLocked(next); err != nil {
 		return err
 	}
-	old.IsRevoked, old.ReplacedBy, old.LastUsedAt = true, next.ID, at
-	s.tokens[old.ID] = old
+	if !inGrace {
+		old.IsRevoked, old.ReplacedBy, old.LastUsedAt = true, next.ID, at
+		s.tokens[old.ID] = old
+	}
 	next.IsRevoked, next.ReplacedBy = false, ""
 	next.DeviceName, next.DeviceType = old.DeviceName, old.DeviceType
 	next.SessionExpiresAt = old.SessionExpiresAt

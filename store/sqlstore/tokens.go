@@ -106,6 +106,12 @@ func (s *Store) CreateSession(ctx context.Context, t store.RefreshToken, verifie
 // the family. On SQLite it is one IMMEDIATE transaction. Of concurrent
 // rotations of one token exactly one succeeds, across processes too.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next store.RefreshToken, at time.Time) error {
+	return s.rotate(ctx, oldHash, next, at, 0)
+}
+
+// rotate is RotateRefreshToken with a reuse grace window (0: none); see
+// RotateRefreshTokenGrace.
+func (s *Store) rotate(ctx context.Context, oldHash string, next store.RefreshToken, at time.Time, grace time.Duration) error {
 	if !storable(next.ID, next.TokenHash, next.IPAddress, next.UserAgent) {
 		return store.ErrInvalidInput
 	}
@@ -126,7 +132,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next sto
 	}
 	reused := false
 	err := s.inTx(ctx, func(q querier) error {
-		err := s.rotateInTx(ctx, q, oldHash, next, at)
+		err := s.rotateInTx(ctx, q, oldHash, next, at, grace)
 		if err == store.ErrReused {
 			// The family's revocation must commit.
 			reused = true
@@ -145,7 +151,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next sto
 
 // rotateInTx is the rotation as several statements in one transaction: all
 // of it on SQLite, the failure path (and a lost race) on PostgreSQL.
-func (s *Store) rotateInTx(ctx context.Context, q querier, oldHash string, next store.RefreshToken, at time.Time) error {
+func (s *Store) rotateInTx(ctx context.Context, q querier, oldHash string, next store.RefreshToken, at time.Time, grace time.Duration) error {
 	if err := s.lockUser(ctx, q, next.UserID); err != nil {
 		return err
 	}
@@ -165,6 +171,9 @@ func (s *Store) rotateInTx(ctx context.Context, q querier, oldHash string, next 
 		if old.ReplacedBy == "" {
 			return store.ErrSessionEnded
 		}
+		if grace > 0 && !old.LastUsedAt.Add(grace).Before(now) {
+			return s.rotateInGrace(ctx, q, old, next, at)
+		}
 		if _, err := q.ExecContext(ctx, s.sql(`UPDATE {p}refresh_tokens SET is_revoked = TRUE
 			WHERE user_id = $1 AND family_id = $2 AND NOT is_revoked`), old.UserID, old.FamilyID); err != nil {
 			return err
@@ -182,6 +191,12 @@ func (s *Store) rotateInTx(ctx context.Context, q querier, oldHash string, next 
 		// did, this rotation lost and must not insert.
 		return store.ErrNotFound
 	}
+	return s.insertNext(ctx, q, old, next)
+}
+
+// insertNext inserts next as the successor of old: in old's family, with
+// old's device and session end, and expiring no later than that.
+func (s *Store) insertNext(ctx context.Context, q querier, old, next store.RefreshToken) error {
 	next.UserID, next.FamilyID = old.UserID, old.FamilyID
 	next.DeviceName, next.DeviceType = old.DeviceName, old.DeviceType
 	next.SessionExpiresAt = old.SessionExpiresAt
