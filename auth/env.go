@@ -55,6 +55,8 @@ func (e *EnvError) Unwrap() error { return e.Err }
 //	AUTH_UNVERIFIED_ACCOUNT_TTL    604800 (seconds an unverified account is kept); 0 keeps them
 //	AUTH_WELCOME_MAIL              true
 //	JWT_SESSION_MAX_LIFETIME       2592000 (seconds a session lives, however often refreshed)
+//	AUTH_MFA                       false; true turns the second factor on
+//	AUTH_MFA_KEY                   32 bytes in hex or base64 that seal TOTP secrets; unset derives it from JWT_SECRET_KEY
 //	PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS, PASSWORD_HASH_PARALLELISM
 //
 // The rule for numbers: an unset or empty variable means the default, and
@@ -92,6 +94,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		cfg.NoWelcomeMail = !v
 	}
 	cfg.AppName = e.str("EMAIL_FROM_NAME")
+	if v, ok := e.boolean("AUTH_MFA"); ok {
+		cfg.MFA = v
+	}
+	cfg.MFAKey = e.key("AUTH_MFA_KEY")
 
 	switch m := strings.ToLower(e.str("AUTH_MODE")); m {
 	case "", string(ModeComplete):
