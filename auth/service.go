@@ -44,7 +44,7 @@ type Service struct {
 	deviceTTL          time.Duration
 	appName            string
 	mfa                *mfaState // nil when Config.MFA is off
-	dummyHash          string // verified for unknown users so login timing does not tell
+	dummyHash          string    // verified for unknown users so login timing does not tell
 	hashTime           hashTimer
 	// The limiters; a nil slice is a limit turned off.
 	loginNetLimits     []ratelimit.Limiter // failures per identifier and client network
