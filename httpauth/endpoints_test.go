@@ -233,7 +233,7 @@ func TestOpenAPIRoute(t *testing.T) {
 // handler (no 404 or 405 from routing), and the document's code enum is the
 // set of codes.
 func TestEveryDocumentedRouteIsServed(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
+	f := newFixture(t, fixtureOpts{mutate: mfaOn})
 	n := 0
 	for path, item := range f.doc.Paths.Map() {
 		for method := range item.Operations() {
@@ -248,7 +248,7 @@ func TestEveryDocumentedRouteIsServed(t *testing.T) {
 			})
 		}
 	}
-	assert.Equal(t, 14, n)
+	assert.Equal(t, 20, n)
 
 	var enum []string
 	for _, v := range f.doc.Components.Schemas["ProblemCode"].Value.Enum {
@@ -259,6 +259,7 @@ func TestEveryDocumentedRouteIsServed(t *testing.T) {
 		"invalid_password", "email_not_verified", "inactive_user", "forbidden", "not_found",
 		"method_not_allowed", "user_exists", "payload_too_large", "unsupported_media_type",
 		"validation_failed", "rate_limited", "internal", "unavailable",
+		"mfa_required", "insufficient_user_authentication", "mfa_already_enabled", "mfa_not_enabled",
 	}, enum)
 }
 

@@ -186,7 +186,7 @@ func New(svc *auth.Service, opts Options) (*Handler, error) {
 		}
 	}
 	basic := svc.Mode() == auth.ModeBasic
-	if h.openapi, err = openAPIDocument(prefix, basic); err != nil {
+	if h.openapi, err = openAPIDocument(prefix, basic, svc.MFAEnabled()); err != nil {
 		return nil, err
 	}
 	h.routes(basic)
@@ -260,6 +260,9 @@ func (h *Handler) routes(basic bool) {
 			route{method: "GET", path: "/auth/devices", bearer: true, serve: h.devices},
 			route{method: "DELETE", path: "/auth/devices/{id}", bearer: true, serve: h.revokeDevice},
 		)
+	}
+	if h.svc.MFAEnabled() {
+		rs = append(rs, h.mfaRoutes()...)
 	}
 	rs = append(rs, route{method: "GET", path: "/openapi.json", serve: h.serveOpenAPI})
 

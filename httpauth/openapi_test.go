@@ -27,17 +27,22 @@ func TestOpenAPIDocuments(t *testing.T) {
 	for _, mode := range []struct {
 		name   string
 		basic  bool
+		mfa    bool // the Complete document with every path, the second factor's too
 		public []string
 	}{
-		{"complete", false, []string{
+		{"complete", false, true, []string{
 			"POST /auth/register", "POST /auth/login", "POST /auth/verify-email", "POST /auth/resend-verification",
 			"POST /auth/refresh", "POST /auth/logout", "POST /auth/forgot-password", "POST /auth/reset-password",
-			"GET /openapi.json",
+			"POST /auth/mfa/verify", "GET /openapi.json",
 		}},
-		{"basic", true, []string{"POST /auth/register", "POST /auth/login", "GET /openapi.json"}},
+		{"basic", true, false, []string{"POST /auth/register", "POST /auth/login", "GET /openapi.json"}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
-			f := newFixture(t, fixtureOpts{basic: mode.basic})
+			fo := fixtureOpts{basic: mode.basic}
+			if mode.mfa {
+				fo.mutate = mfaOn
+			}
+			f := newFixture(t, fo)
 			res := f.do(t, req{method: "GET", path: prefix + "/openapi.json"})
 			require.Equal(t, http.StatusOK, res.status)
 			if *openAPIDir != "" {
