@@ -43,7 +43,8 @@
 // token, without the store, for routes that can accept that a revocation
 // takes effect when the token expires. [Handler.OptionalUser] serves
 // anonymous requests too, and [Handler.RequireSuperuser] only superusers.
-// Only "Authorization: Bearer" is read, never a query parameter.
+// [Handler.RequireMFA] admits only sessions signed in with a second factor
+// (403 insufficient_user_authentication otherwise). Only "Authorization: Bearer" is read, never a query parameter.
 //
 // # Requests and errors
 //
