@@ -65,7 +65,7 @@ func TestImportDirection(t *testing.T) {
 		"store/memstore":       {"store"},
 		"store/sqlstore":       {"store"},
 		"store/storetest":      {"store"},
-		"auth":                 {"password", "token", "mailer", "ratelimit", "store"},
+		"auth":                 {"password", "token", "mailer", "ratelimit", "store", "totp"},
 		"auth/authtest":        {"auth", "password", "token", "mailer", "store", "store/memstore"},
 		"httpauth":             {"auth", "password", "token", "mailer", "ratelimit", "store"},
 	}

@@ -114,8 +114,22 @@ type Config struct {
 	// mode, and device tokens are off without it.
 	CodeKey []byte
 
-	// AppName is the application name in emails; default "forgeauth".
+	// AppName is the application name in emails, and the issuer an
+	// authenticator app shows for a TOTP secret; default "forgeauth".
 	AppName string
+
+	// MFA turns on the second factor (TOTP and recovery codes): the
+	// methods of mfa.go, and the challenge at login of a user who has
+	// one. The store must implement store.SecondFactors and
+	// store.Tickets; New names the missing capability otherwise. With MFA
+	// off, stored second factors are ignored.
+	MFA bool
+	// MFAKey is the AES-256 key (32 bytes) that seals TOTP secrets at rest
+	// and keys the digests of recovery codes; the same on every instance.
+	// Nil derives one from Token.Secret (HKDF); with asymmetric token keys
+	// (no secret) it is required when MFA is on. Changing it makes every
+	// stored secret unreadable (see [Service.ResetMFA]).
+	MFAKey []byte
 	// Templates renders the emails; nil means the embedded defaults.
 	Templates *mailer.Templates
 	// NoWelcomeMail turns off the mail sent after an email is verified.

@@ -55,6 +55,16 @@
 // [Service.VerifyAccessToken] checks a token without the store and cannot
 // see any of this.
 //
+// # Second factor
+//
+// With Config.MFA on, a user may turn on TOTP with recovery codes
+// ([Service.SetupTOTP], [Service.ConfirmTOTP], [Service.DisableTOTP],
+// [Service.RegenerateRecoveryCodes]). Their password login then returns an
+// *[MFARequiredError] with a single-use mfa_token instead of tokens, and
+// [Service.VerifyMFA] finishes it with a code. Tokens carry amr (RFC 8176)
+// and keep it across refreshes; [HasSecondFactor] tells a session signed in
+// with two methods. [Service.ResetMFA] is the operator's way out.
+//
 // # Limits
 //
 // Failed logins are limited per identifier as typed and client network, with

@@ -60,6 +60,8 @@ func (e *EnvError) Unwrap() error { return e.Err }
 //	AUTH_WELCOME_MAIL              true
 //	JWT_SESSION_MAX_LIFETIME       2592000 (seconds a session lives, however often refreshed)
 //	AUTH_REFRESH_REUSE_GRACE       0 (seconds a rotated refresh token still refreshes its session; 0 is none, at most 300)
+//	AUTH_MFA                       false; true turns the second factor on
+//	AUTH_MFA_KEY                   32 bytes in hex or base64 that seal TOTP secrets; unset derives it from JWT_SECRET_KEY
 //	PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS, PASSWORD_HASH_PARALLELISM
 //
 // The rule for numbers: an unset or empty variable means the default, and
@@ -107,6 +109,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		cfg.NoWelcomeMail = !v
 	}
 	cfg.AppName = e.str("EMAIL_FROM_NAME")
+	if v, ok := e.boolean("AUTH_MFA"); ok {
+		cfg.MFA = v
+	}
+	cfg.MFAKey = e.key("AUTH_MFA_KEY")
 
 	switch m := strings.ToLower(e.str("AUTH_MODE")); m {
 	case "", string(ModeComplete):

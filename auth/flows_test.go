@@ -58,6 +58,7 @@ func runFlows(t *testing.T, newStore storeFactory) {
 		{"RefreshAfterLogoutIsNoTheft", testRefreshAfterLogoutIsNoTheft},
 		{"SessionMaxLifetime", testSessionMaxLifetime},
 		{"NoHashInResults", testNoHashInResults},
+		{"MFA", testMFA},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore) })

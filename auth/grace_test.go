@@ -125,9 +125,6 @@ func TestRefreshGraceEndedSession(t *testing.T) {
 	require.ErrorIs(t, err, auth.ErrInvalidRefreshToken)
 }
 
-// coreStore hides every capability of a store.
-type coreStore struct{ store.Store }
-
 func TestRefreshGraceConfig(t *testing.T) {
 	base := func(s store.Store, grace time.Duration) auth.Config {
 		return auth.Config{

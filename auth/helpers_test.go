@@ -188,6 +188,9 @@ func (f *fixture) login(tb testing.TB, name, pw string) auth.Tokens {
 	return t
 }
 
+// coreStore hides every capability of a store.
+type coreStore struct{ store.Store }
+
 // failingStore wraps a store; while down, every method fails with err.
 type failingStore struct {
 	store.Store

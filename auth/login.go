@@ -108,6 +108,11 @@ type Tokens struct {
 // *[UnavailableError]. A password reset or change that commits while the
 // login is being checked wins: the login then fails with
 // [ErrInvalidCredentials] and no session is created.
+//
+// With Config.MFA on, a user with a confirmed second factor gets no tokens
+// from the right password: Login returns an *[MFARequiredError] (matching
+// [ErrMFARequired]) carrying the mfa_token to finish with
+// [Service.VerifyMFA]. Tokens of a password login carry amr ["pwd"].
 func (s *Service) Login(ctx context.Context, login, pw string, c Client) (Tokens, error) {
 	login = normalize(login)
 	var (
@@ -197,16 +202,30 @@ func (s *Service) Login(ctx context.Context, login, pw string, c Client) (Tokens
 	if s.hasher.NeedsRehash(u.HashedPassword) {
 		u.HashedPassword = s.rehash(ctx, u, pw)
 	}
+	// A user with a second factor gets a challenge, never tokens.
+	if err := s.challengeMFA(ctx, u, c); err != nil {
+		return Tokens{}, err
+	}
+	return s.signIn(ctx, u, c, []string{AMRPassword})
+}
+
+// signIn issues the tokens of a login whose every step has passed, by the
+// methods amr: a new device session in Complete mode, an access token in
+// Basic mode. Login and [Service.VerifyMFA] both end here.
+func (s *Service) signIn(ctx context.Context, u store.User, c Client, amr []string) (Tokens, error) {
 	now := s.now().UTC()
-	var t Tokens
+	var (
+		t   Tokens
+		err error
+	)
 	if s.mode == ModeComplete {
-		t, err = s.startSession(ctx, u, now, c)
+		t, err = s.startSession(ctx, u, now, c, amr)
 	} else {
 		if err := s.store.RecordLogin(ctx, u.ID, now); err != nil {
 			return Tokens{}, storeErr("record login", err)
 		}
 		u.LastLoginAt = now
-		t, err = s.issueAccess(ctx, u, session{})
+		t, err = s.issueAccess(ctx, u, session{amr: amr})
 	}
 	if err != nil {
 		return Tokens{}, err
@@ -268,18 +287,19 @@ type session struct {
 	id       string    // the family; "" for a token outside any session
 	authTime time.Time // when the user signed in
 	end      time.Time // the session's absolute end
+	amr      []string  // how the user signed in (RFC 8176)
 }
 
 // startSession creates a refresh-token family for a new device login and
 // issues its first pair of tokens, provided u's password is still the hash
 // that was verified (store.ErrStale otherwise, reported as
 // ErrInvalidCredentials: the password changed during the login).
-func (s *Service) startSession(ctx context.Context, u store.User, now time.Time, c Client) (Tokens, error) {
+func (s *Service) startSession(ctx context.Context, u store.User, now time.Time, c Client, amr []string) (Tokens, error) {
 	sid, err := s.newID()
 	if err != nil {
 		return Tokens{}, err
 	}
-	ss := session{id: sid, authTime: now, end: now.Add(s.sessionMaxLifetime)}
+	ss := session{id: sid, authTime: now, end: now.Add(s.sessionMaxLifetime), amr: amr}
 	c = c.stored()
 	t, rt, err := s.issuePair(ctx, u, ss, c)
 	if err != nil {
@@ -316,6 +336,7 @@ func (s *Service) issueAccess(ctx context.Context, u store.User, ss session) (To
 		AuthTime:  ss.authTime,
 		Superuser: u.IsSuperuser,
 		Custom:    custom,
+		AMR:       ss.amr,
 	})
 	if errors.Is(err, token.ErrCustomClaims) {
 		return Tokens{}, s.customClaimsFailed(ctx, u.ID, err)
@@ -345,6 +366,7 @@ func (s *Service) issuePair(ctx context.Context, u store.User, ss session, c Cli
 		Username:  u.Username,
 		SessionID: ss.id,
 		AuthTime:  ss.authTime,
+		AMR:       ss.amr,
 		NotAfter:  ss.end,
 	})
 	if err != nil {

@@ -46,7 +46,8 @@ type Service struct {
 	deviceKey          []byte // nil when device tokens are off
 	deviceTTL          time.Duration
 	appName            string
-	dummyHash          string // verified for unknown users so login timing does not tell
+	mfa                *mfaState // nil when Config.MFA is off
+	dummyHash          string    // verified for unknown users so login timing does not tell
 	hashTime           hashTimer
 	// The limiters; a nil slice is a limit turned off.
 	loginNetLimits     []ratelimit.Limiter // failures per identifier and client network
@@ -67,7 +68,9 @@ type Service struct {
 // New checks cfg and returns a Service. It returns an error for a missing
 // store, a missing mailer in Complete mode, a weak or missing token secret
 // (token.ErrWeakSecret), invalid hashing parameters, a negative value where
-// Config says a setting cannot be turned off, or an unknown mode.
+// Config says a setting cannot be turned off, an unknown mode, and, with
+// Config.MFA on, a store without the capabilities it needs or an unusable
+// MFA key.
 func New(cfg Config) (*Service, error) {
 	s := &Service{
 		mode:            cfg.Mode,
@@ -137,6 +140,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.tokens, err = token.New(tc); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
+	}
+
+	if s.mfa, err = newMFA(cfg, s.store); err != nil {
+		return nil, err
 	}
 
 	s.codeKey = cfg.CodeKey

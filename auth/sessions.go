@@ -93,7 +93,10 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, c Client) (T
 		return Tokens{}, ErrInactiveUser
 	}
 
-	ss := session{id: claims.SessionID, authTime: claims.AuthTime}
+	// The session's methods (amr) ride on its refresh token: a session
+	// signed in with a password alone stays so, whatever the user has
+	// enabled since.
+	ss := session{id: claims.SessionID, authTime: claims.AuthTime, amr: claims.AMR}
 	if !ss.authTime.IsZero() {
 		ss.end = ss.authTime.Add(s.sessionMaxLifetime)
 	}

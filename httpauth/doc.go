@@ -49,7 +49,9 @@
 // anonymous requests too, and [Handler.RequireSuperuser] only superusers.
 // [ClaimsFrom] gives the verified claims, is_superuser and the custom claims
 // of auth.Config.CustomClaims included; [CustomClaims] decodes the latter.
-// Only "Authorization: Bearer" is read, never a query parameter.
+// [Handler.RequireMFA] admits only sessions signed in with a second factor
+// (403 insufficient_user_authentication otherwise). Only "Authorization:
+// Bearer" is read, never a query parameter.
 //
 // # Requests and errors
 //

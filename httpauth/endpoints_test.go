@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/forgeauth/forgeauth/auth"
 )
 
 func TestRegister(t *testing.T) {
@@ -234,7 +236,12 @@ func TestOpenAPIRoute(t *testing.T) {
 // set of codes. The service signs with a key pair, so that the JWK Set is
 // served too.
 func TestEveryDocumentedRouteIsServed(t *testing.T) {
-	f := newFixture(t, fixtureOpts{mutate: withKeyPair(t, "EdDSA")})
+	keys := withKeyPair(t, "EdDSA")
+	f := newFixture(t, fixtureOpts{mutate: func(c *auth.Config) {
+		keys(c)
+		mfaOn(c)
+		c.MFAKey = []byte("an MFA key of exactly 32 bytes!!")
+	}})
 	n := 0
 	for path, item := range f.doc.Paths.Map() {
 		for method := range item.Operations() {
@@ -249,7 +256,7 @@ func TestEveryDocumentedRouteIsServed(t *testing.T) {
 			})
 		}
 	}
-	assert.Equal(t, 15, n)
+	assert.Equal(t, 21, n)
 
 	var enum []string
 	for _, v := range f.doc.Components.Schemas["ProblemCode"].Value.Enum {
@@ -260,6 +267,7 @@ func TestEveryDocumentedRouteIsServed(t *testing.T) {
 		"invalid_password", "email_not_verified", "inactive_user", "forbidden", "not_found",
 		"method_not_allowed", "user_exists", "payload_too_large", "unsupported_media_type",
 		"validation_failed", "rate_limited", "internal", "unavailable",
+		"mfa_required", "insufficient_user_authentication", "mfa_already_enabled", "mfa_not_enabled",
 	}, enum)
 }
 

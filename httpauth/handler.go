@@ -199,7 +199,7 @@ func New(svc *auth.Service, opts Options) (*Handler, error) {
 		}
 	}
 	basic := svc.Mode() == auth.ModeBasic
-	if h.openapi, err = openAPIDocument(prefix, basic); err != nil {
+	if h.openapi, err = openAPIDocument(prefix, basic, svc.MFAEnabled()); err != nil {
 		return nil, err
 	}
 	if opts.Cookies != nil {
@@ -281,6 +281,9 @@ func (h *Handler) routes(basic bool) {
 	}
 	if rt, ok := h.jwksRoute(); ok {
 		rs = append(rs, rt)
+	}
+	if h.svc.MFAEnabled() {
+		rs = append(rs, h.mfaRoutes()...)
 	}
 	rs = append(rs, route{method: "GET", path: "/openapi.json", serve: h.serveOpenAPI})
 

@@ -21,10 +21,14 @@ func basicPaths() []string {
 	return []string{"/auth/register", "/auth/login", "/users/me", "/auth/jwks.json", "/openapi.json"}
 }
 
+// isMFAPath reports whether a path of the document is served only when
+// the service's second factor is on.
+func isMFAPath(p string) bool { return p == "/auth/mfa" || strings.HasPrefix(p, "/auth/mfa/") }
+
 // openAPIDocument returns the document for a handler: its prefix as the
-// server URL and, in Basic mode, only the Basic paths and the components
-// they use.
-func openAPIDocument(prefix string, basic bool) ([]byte, error) {
+// server URL, in Basic mode only the Basic paths, the second factor's paths
+// only when mfa is on, and the components they use.
+func openAPIDocument(prefix string, basic, mfa bool) ([]byte, error) {
 	var doc struct {
 		OpenAPI    json.RawMessage                       `json:"openapi"`
 		Info       json.RawMessage                       `json:"info"`
@@ -46,7 +50,19 @@ func openAPIDocument(prefix string, basic bool) ([]byte, error) {
 		for _, p := range basicPaths() {
 			keep[p] = doc.Paths[p]
 		}
+		for p, raw := range doc.Paths {
+			if isMFAPath(p) {
+				keep[p] = raw
+			}
+		}
 		doc.Paths = keep
+	}
+	if !mfa {
+		for p := range doc.Paths {
+			if isMFAPath(p) {
+				delete(doc.Paths, p)
+			}
+		}
 	}
 	doc.Components = usedComponents(doc.Paths, doc.Components)
 	var buf bytes.Buffer

@@ -31,24 +31,28 @@ func TestOpenAPIDocuments(t *testing.T) {
 		name    string
 		basic   bool
 		cookies bool
+		mfa     bool // the Complete document with every path, the second factor's too
 		public  []string
 	}{
-		{"complete", false, false, []string{
+		{"complete", false, false, true, []string{
+			"POST /auth/register", "POST /auth/login", "POST /auth/verify-email", "POST /auth/resend-verification",
+			"POST /auth/refresh", "POST /auth/logout", "POST /auth/forgot-password", "POST /auth/reset-password",
+			"POST /auth/mfa/verify", "GET /auth/jwks.json", "GET /openapi.json",
+		}},
+		{"cookies", false, true, false, []string{
 			"POST /auth/register", "POST /auth/login", "POST /auth/verify-email", "POST /auth/resend-verification",
 			"POST /auth/refresh", "POST /auth/logout", "POST /auth/forgot-password", "POST /auth/reset-password",
 			"GET /auth/jwks.json", "GET /openapi.json",
 		}},
-		{"cookies", false, true, []string{
-			"POST /auth/register", "POST /auth/login", "POST /auth/verify-email", "POST /auth/resend-verification",
-			"POST /auth/refresh", "POST /auth/logout", "POST /auth/forgot-password", "POST /auth/reset-password",
-			"GET /auth/jwks.json", "GET /openapi.json",
-		}},
-		{"basic", true, false, []string{"POST /auth/register", "POST /auth/login", "GET /auth/jwks.json", "GET /openapi.json"}},
+		{"basic", true, false, false, []string{"POST /auth/register", "POST /auth/login", "GET /auth/jwks.json", "GET /openapi.json"}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			fo := fixtureOpts{basic: mode.basic}
 			if mode.cookies {
 				fo.opts.Cookies = &httpauth.CookieOptions{}
+			}
+			if mode.mfa {
+				fo.mutate = mfaOn
 			}
 			f := newFixture(t, fo)
 			res := f.do(t, req{method: "GET", path: prefix + "/openapi.json"})

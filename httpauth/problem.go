@@ -34,6 +34,11 @@ const (
 	codeRateLimited         = "rate_limited"
 	codeInternal            = "internal"
 	codeUnavailable         = "unavailable"
+
+	codeMFARequired                = "mfa_required"
+	codeInsufficientAuthentication = "insufficient_user_authentication"
+	codeMFAAlreadyEnabled          = "mfa_already_enabled"
+	codeMFANotEnabled              = "mfa_not_enabled"
 )
 
 // problemTypeBase is the stable prefix of every problem "type" URI; the code
@@ -50,6 +55,9 @@ type problem struct {
 	Detail string       `json:"detail"`
 	Code   string       `json:"code"`
 	Errors []fieldError `json:"errors,omitempty"`
+	// MFAToken and Methods go with mfa_required at login.
+	MFAToken string   `json:"mfa_token,omitempty"`
+	Methods  []string `json:"methods,omitempty"`
 
 	// Response headers that go with the problem; not part of the body.
 	retryAfter      time.Duration
@@ -112,6 +120,14 @@ func describe(code string) (int, string) {
 		return http.StatusTooManyRequests, "Too many requests"
 	case codeUnavailable:
 		return http.StatusServiceUnavailable, "Service unavailable"
+	case codeMFARequired:
+		return http.StatusForbidden, "Second factor required"
+	case codeInsufficientAuthentication:
+		return http.StatusForbidden, "Second factor required for this route"
+	case codeMFAAlreadyEnabled:
+		return http.StatusConflict, "Second factor already enabled"
+	case codeMFANotEnabled:
+		return http.StatusConflict, "Second factor not enabled"
 	default:
 		return http.StatusInternalServerError, "Internal error"
 	}
@@ -164,10 +180,23 @@ func (h *Handler) toProblem(r *http.Request, err error) *problem {
 		limited  *auth.RateLimitError
 		unavail  *auth.UnavailableError
 		retryErr *retryError
+		mfaReq   *auth.MFARequiredError
 	)
 	switch {
 	case errors.As(err, &reqErr):
 		return reqErr.p
+	case errors.As(err, &mfaReq):
+		p := newProblem(codeMFARequired, "The password is right; finish the login with a second factor at /auth/mfa/verify.")
+		p.MFAToken, p.Methods = mfaReq.Token, mfaReq.Methods
+		return p
+	case errors.Is(err, auth.ErrInvalidMFAToken):
+		return newProblem(codeInvalidToken, "The mfa_token is invalid, used or expired; log in again.")
+	case errors.Is(err, auth.ErrMFAAlreadyEnabled):
+		return newProblem(codeMFAAlreadyEnabled, "The second factor is already enabled.")
+	case errors.Is(err, auth.ErrMFANotEnabled):
+		return newProblem(codeMFANotEnabled, "The second factor is not enabled.")
+	case errors.Is(err, errNoSecondFactor):
+		return newProblem(codeInsufficientAuthentication, "This route requires a session signed in with a second factor.")
 	case errors.Is(err, errNoToken):
 		p := newProblem(codeInvalidToken, detailTokenNone)
 		p.wwwAuthenticate = `Bearer`
@@ -194,7 +223,7 @@ func (h *Handler) toProblem(r *http.Request, err error) *problem {
 		return newProblem(codeForbidden, detailCrossSite)
 	case errors.Is(err, errForbidden):
 		return newProblem(codeForbidden, "This endpoint is reserved to superusers.")
-	case errors.Is(err, auth.ErrNotFound), errors.Is(err, errRouteNotFound):
+	case errors.Is(err, auth.ErrNotFound), errors.Is(err, errRouteNotFound), errors.Is(err, auth.ErrMFAOff):
 		return newProblem(codeNotFound, detailNotFound)
 	case errors.As(err, &exists):
 		p := newProblem(codeUserExists, "An account with this "+exists.Field+" already exists.")

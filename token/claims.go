@@ -43,6 +43,12 @@ type Identity struct {
 	// §2): when the user last proved who they are, which a session keeps
 	// across refreshes. Left out of the token when zero.
 	AuthTime time.Time
+	// AMR, when not empty, is written as amr (RFC 8176): the methods by
+	// which the user signed in to the session, such as ["pwd"] or
+	// ["pwd", "otp", "mfa"], kept across refreshes like AuthTime. Both
+	// access and refresh tokens carry it, so that a refresh hands the
+	// session's methods on. Left out of the token when empty.
+	AMR []string
 	// NotAfter, when set, caps the token's expiry: exp is no later than
 	// NotAfter truncated to the second (the absolute end of a session). A
 	// NotAfter that leaves no lifetime after iat is an error from the
@@ -75,6 +81,9 @@ type Claims struct {
 	// AuthTime is auth_time: when the user signed in to the session; zero
 	// for a token issued without one.
 	AuthTime time.Time
+	// AMR is amr (RFC 8176): how the user signed in to the session; nil
+	// for a token issued without it.
+	AMR []string
 	// Superuser is is_superuser: false when the claim is absent.
 	Superuser bool
 	// Custom is the ext claim: the caller's own claims, the JSON object
@@ -103,6 +112,7 @@ type wireClaims struct {
 	UserID    string           `json:"user_id"`
 	SessionID string           `json:"sid,omitempty"`
 	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
+	AMR       []string         `json:"amr,omitempty"`
 	Superuser bool             `json:"is_superuser,omitempty"`
 	Custom    json.RawMessage  `json:"ext,omitempty"`
 	jwt.RegisteredClaims
@@ -159,6 +169,7 @@ func (c *wireClaims) claims() Claims {
 		Subject:   c.Subject,
 		UserID:    c.UserID,
 		SessionID: c.SessionID,
+		AMR:       c.AMR,
 		Superuser: c.Superuser,
 		Custom:    c.Custom,
 		Issuer:    c.Issuer,

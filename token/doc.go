@@ -41,6 +41,7 @@
 //
 //	iss sub aud exp nbf iat jti   registered (RFC 7519, section 4.1)
 //	auth_time                     OpenID Connect Core, section 2
+//	amr                           RFC 8176 (how the user signed in)
 //	token_type user_id sid        forgeauth
 //	is_superuser ext              forgeauth, access tokens only
 //

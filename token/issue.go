@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -105,6 +106,7 @@ func (m *Manager) issue(id Identity, typ Type, ttl time.Duration) (Issued, error
 		UserID:    id.UserID,
 		SessionID: id.SessionID,
 		AuthTime:  numericDate(id.AuthTime),
+		AMR:       amr(id.AMR),
 		Superuser: id.Superuser,
 		Custom:    id.Custom,
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -125,6 +127,15 @@ func (m *Manager) issue(id Identity, typ Type, ttl time.Duration) (Issued, error
 		return Issued{}, fmt.Errorf("token: signing: %w", err)
 	}
 	return Issued{Token: signed, ExpiresAt: exp, Claims: wc.claims()}, nil
+}
+
+// amr is a copy of methods, nil when there are none (the claim is then
+// left out, and Verify reads it back as nil).
+func amr(methods []string) []string {
+	if len(methods) == 0 {
+		return nil
+	}
+	return slices.Clone(methods)
 }
 
 // numericDate is t in whole seconds, or nil for the zero time.

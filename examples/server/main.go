@@ -35,6 +35,14 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit(os.Getenv, runtime.GOMAXPROCS(0)))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "mfa-disable" {
+		if err := mfaDisable(ctx, os.Getenv, os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "forgeauth server:", err)
+			stop()
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, os.Getenv, nil, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "forgeauth server:", err)
 		stop()

@@ -3,7 +3,7 @@
 // survives the process.
 //
 // It passes [github.com/forgeauth/forgeauth/store/storetest.Run], implements
-// the [store.Tickets], [store.Pinger] and [store.Cleaner] capabilities, and
+// the [store.Tickets], [store.SecondFactors], [store.Pinger] and [store.Cleaner] capabilities, and
 // behaves as a database does where the contract leaves room: times are kept
 // in UTC at microsecond precision, as PostgreSQL keeps them; every
 // unique-key collision is a *[store.ConflictError]; and text a text column

@@ -59,6 +59,9 @@ type Store struct {
 	tickets map[ticketKey]store.Ticket
 	// userTickets holds the keys of the tickets that name each user.
 	userTickets map[string]map[ticketKey]struct{}
+
+	// factors holds the second factors by user ID (nil until the first).
+	factors map[string]*factor
 }
 
 type idSet = map[string]struct{}

@@ -376,10 +376,10 @@ func (s *Store) revokeAll(ctx context.Context, q querier, userID, keepFamily str
 	return err
 }
 
-// DeleteUser removes the user with their refresh tokens, codes and
-// tickets, in one transaction (it does not rely on ON DELETE CASCADE, which
-// SQLite applies only with foreign_keys on). It returns
-// [store.ErrNotFound] for an unknown user.
+// DeleteUser removes the user with their refresh tokens, codes, tickets,
+// second factor and recovery codes, in one transaction (it does not rely
+// on ON DELETE CASCADE, which SQLite applies only with foreign_keys on).
+// It returns [store.ErrNotFound] for an unknown user.
 func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 	if !storable(userID) {
 		return store.ErrNotFound
@@ -400,6 +400,8 @@ func (s *Store) deleteUserRows(ctx context.Context, q querier, userID string) er
 		`DELETE FROM {p}refresh_tokens WHERE user_id = $1`,
 		`DELETE FROM {p}verification_codes WHERE user_id = $1`,
 		`DELETE FROM {p}tickets WHERE user_id = $1`,
+		`DELETE FROM {p}recovery_codes WHERE user_id = $1`,
+		`DELETE FROM {p}second_factors WHERE user_id = $1`,
 		`DELETE FROM {p}users WHERE id = $1`,
 	} {
 		if _, err := q.ExecContext(ctx, s.sql(query), userID); err != nil {

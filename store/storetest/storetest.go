@@ -23,9 +23,9 @@ import (
 // every error it documents, time precision and zones, canceled contexts, and
 // the atomicity guarantees under real concurrency: the concurrency cases
 // call one store from up to 50 goroutines at once. Each capability has its
-// own group, named after it (Pinger, Cleaner, Tickets, RefreshGrace), which runs only when
-// the store implements the interface and otherwise skips with a message
-// naming it. To find out, Run calls newStore once more per capability group,
+// own group, named after it (Pinger, Cleaner, Tickets, RefreshGrace,
+// SecondFactors), which runs only when the store implements the interface
+// and otherwise skips with a message naming it. To find out, Run calls newStore once more per capability group,
 // with the group's own *testing.T. Subtests run one after another; Run
 // never calls t.Parallel.
 //
@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore func(tb testing.TB) store.Store) {
 		{"Cleaner", implements[store.Cleaner], cleanerCases()},
 		{"Tickets", implements[store.Tickets], ticketCases()},
 		{"RefreshGrace", implements[store.RefreshGrace], graceCases()},
+		{"SecondFactors", implements[store.SecondFactors], secondFactorCases()},
 	}
 	runCases := func(t *testing.T, cases []testCase) {
 		for _, c := range cases {
