@@ -59,6 +59,8 @@ type Store struct {
 	tickets map[ticketKey]store.Ticket
 	// userTickets holds the keys of the tickets that name each user.
 	userTickets map[string]map[ticketKey]struct{}
+
+	identities identityMaps
 }
 
 type idSet = map[string]struct{}
@@ -67,10 +69,11 @@ type idSet = map[string]struct{}
 type ticketKey struct{ kind, digest string }
 
 var (
-	_ store.Store   = (*Store)(nil)
-	_ store.Pinger  = (*Store)(nil)
-	_ store.Cleaner = (*Store)(nil)
-	_ store.Tickets = (*Store)(nil)
+	_ store.Store      = (*Store)(nil)
+	_ store.Pinger     = (*Store)(nil)
+	_ store.Cleaner    = (*Store)(nil)
+	_ store.Tickets    = (*Store)(nil)
+	_ store.Identities = (*Store)(nil)
 )
 
 // New returns an empty Store.
@@ -96,6 +99,7 @@ func (s *Store) init() {
 	s.userCodes = map[string]map[store.CodeType]idSet{}
 	s.tickets = map[ticketKey]store.Ticket{}
 	s.userTickets = map[string]map[ticketKey]struct{}{}
+	s.identities.init()
 }
 
 // lock takes the write lock, after checking ctx, and readies a zero Store.

@@ -337,6 +337,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before, unverifiedBefore time
 			`DELETE FROM {p}refresh_tokens WHERE user_id IN (` + doomed + `)`,
 			`DELETE FROM {p}verification_codes WHERE user_id IN (` + doomed + `)`,
 			`DELETE FROM {p}tickets WHERE user_id IN (` + doomed + `)`,
+			`DELETE FROM {p}identities WHERE user_id IN (` + doomed + `)`,
 			`DELETE FROM {p}users WHERE NOT is_verified AND created_at < $1`,
 		} {
 			if err := del(query, s.ts(unverifiedBefore)); err != nil {

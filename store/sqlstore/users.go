@@ -376,8 +376,8 @@ func (s *Store) revokeAll(ctx context.Context, q querier, userID, keepFamily str
 	return err
 }
 
-// DeleteUser removes the user with their refresh tokens, codes and
-// tickets, in one transaction (it does not rely on ON DELETE CASCADE, which
+// DeleteUser removes the user with their refresh tokens, codes, tickets
+// and identities, in one transaction (it does not rely on ON DELETE CASCADE, which
 // SQLite applies only with foreign_keys on). It returns
 // [store.ErrNotFound] for an unknown user.
 func (s *Store) DeleteUser(ctx context.Context, userID string) error {
@@ -400,6 +400,7 @@ func (s *Store) deleteUserRows(ctx context.Context, q querier, userID string) er
 		`DELETE FROM {p}refresh_tokens WHERE user_id = $1`,
 		`DELETE FROM {p}verification_codes WHERE user_id = $1`,
 		`DELETE FROM {p}tickets WHERE user_id = $1`,
+		`DELETE FROM {p}identities WHERE user_id = $1`,
 		`DELETE FROM {p}users WHERE id = $1`,
 	} {
 		if _, err := q.ExecContext(ctx, s.sql(query), userID); err != nil {
@@ -450,7 +451,7 @@ func (s *Store) txErr(ctx context.Context, op string, err error) error {
 func isStoreSentinel(err error) bool {
 	switch err {
 	case store.ErrNotFound, store.ErrReused, store.ErrCodeMismatch, store.ErrStale,
-		store.ErrSessionEnded, store.ErrInvalidInput:
+		store.ErrSessionEnded, store.ErrInvalidInput, store.ErrLastLoginMethod:
 		return true
 	}
 	_, ok := err.(*store.ConflictError)

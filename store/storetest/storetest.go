@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(tb testing.TB) store.Store) {
 		{"Pinger", implements[store.Pinger], pingerCases()},
 		{"Cleaner", implements[store.Cleaner], cleanerCases()},
 		{"Tickets", implements[store.Tickets], ticketCases()},
+		{"Identities", implements[store.Identities], identityCases()},
 	}
 	runCases := func(t *testing.T, cases []testCase) {
 		for _, c := range cases {
