@@ -141,6 +141,10 @@ type Config struct {
 	// token.
 	TokenCacheSize int
 
+	// OAuth turns on sign-in with other providers (Complete mode); see
+	// [OAuthConfig]. The zero value turns it off.
+	OAuth OAuthConfig
+
 	// Now and Rand are the clock and the randomness; nil means time.Now and
 	// crypto/rand.
 	Now  func() time.Time
