@@ -260,6 +260,7 @@ func (h *Handler) routes(basic bool) {
 			route{method: "GET", path: "/auth/devices", bearer: true, serve: h.devices},
 			route{method: "DELETE", path: "/auth/devices/{id}", bearer: true, serve: h.revokeDevice},
 		)
+		rs = append(rs, h.providerRoutes()...)
 	}
 	rs = append(rs, route{method: "GET", path: "/openapi.json", serve: h.serveOpenAPI})
 

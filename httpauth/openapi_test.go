@@ -33,6 +33,8 @@ func TestOpenAPIDocuments(t *testing.T) {
 			"POST /auth/register", "POST /auth/login", "POST /auth/verify-email", "POST /auth/resend-verification",
 			"POST /auth/refresh", "POST /auth/logout", "POST /auth/forgot-password", "POST /auth/reset-password",
 			"GET /openapi.json",
+			"GET /auth/oauth/providers", "GET /auth/oauth/{provider}/authorize", "GET /auth/oauth/{provider}/callback",
+			"POST /auth/oauth/exchange",
 		}},
 		{"basic", true, []string{"POST /auth/register", "POST /auth/login", "GET /openapi.json"}},
 	} {

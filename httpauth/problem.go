@@ -34,6 +34,9 @@ const (
 	codeRateLimited         = "rate_limited"
 	codeInternal            = "internal"
 	codeUnavailable         = "unavailable"
+	codeInvalidRedirectURI  = "invalid_redirect_uri"
+	codeInvalidState        = "invalid_state"
+	codeLastLoginMethod     = "last_login_method"
 )
 
 // problemTypeBase is the stable prefix of every problem "type" URI; the code
@@ -112,6 +115,12 @@ func describe(code string) (int, string) {
 		return http.StatusTooManyRequests, "Too many requests"
 	case codeUnavailable:
 		return http.StatusServiceUnavailable, "Service unavailable"
+	case codeInvalidRedirectURI:
+		return http.StatusBadRequest, "Invalid redirect URI"
+	case codeInvalidState:
+		return http.StatusBadRequest, "Invalid state"
+	case codeLastLoginMethod:
+		return http.StatusConflict, "Last way to sign in"
 	default:
 		return http.StatusInternalServerError, "Internal error"
 	}
@@ -192,7 +201,13 @@ func (h *Handler) toProblem(r *http.Request, err error) *problem {
 		return newProblem(codeForbidden, "A form may be posted only from the same origin; send JSON instead.")
 	case errors.Is(err, errForbidden):
 		return newProblem(codeForbidden, "This endpoint is reserved to superusers.")
-	case errors.Is(err, auth.ErrNotFound), errors.Is(err, errRouteNotFound):
+	case errors.Is(err, auth.ErrRedirectURI):
+		return newProblem(codeInvalidRedirectURI, "The redirect_uri is not one of the configured redirect URIs.")
+	case errors.Is(err, auth.ErrInvalidState):
+		return newProblem(codeInvalidState, "The sign-in with the provider is unknown, used or expired; start again.")
+	case errors.Is(err, auth.ErrLastLoginMethod):
+		return newProblem(codeLastLoginMethod, "This is the account's last way to sign in; set a password or link another provider first.")
+	case errors.Is(err, auth.ErrNotFound), errors.Is(err, errRouteNotFound), errors.Is(err, auth.ErrUnknownProvider):
 		return newProblem(codeNotFound, detailNotFound)
 	case errors.As(err, &exists):
 		p := newProblem(codeUserExists, "An account with this "+exists.Field+" already exists.")
