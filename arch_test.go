@@ -65,7 +65,8 @@ func TestImportDirection(t *testing.T) {
 		"store/memstore":       {"store"},
 		"store/sqlstore":       {"store"},
 		"store/storetest":      {"store"},
-		"auth":                 {"password", "token", "mailer", "ratelimit", "store", "totp"},
+		"oauthlogin":           nil,
+		"auth":                 {"password", "token", "mailer", "ratelimit", "store", "totp", "oauthlogin"},
 		"auth/authtest":        {"auth", "password", "token", "mailer", "store", "store/memstore"},
 		"httpauth":             {"auth", "password", "token", "mailer", "ratelimit", "store"},
 	}
@@ -100,7 +101,7 @@ func TestImportDirection(t *testing.T) {
 func TestCoreHasNoDriver(t *testing.T) {
 	pkgs := listPackages(t)
 	drivers := []string{"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/redis/go-redis", "github.com/lib/pq", "github.com/mattn/go-sqlite3", "database/sql"}
-	for _, name := range []string{"password", "token", "auth", "httpauth", "mailer", "ratelimit", "store"} {
+	for _, name := range []string{"password", "token", "auth", "httpauth", "mailer", "ratelimit", "store", "oauthlogin"} {
 		p, ok := pkgs[name]
 		if !ok {
 			t.Errorf("package %s is missing", name)
@@ -114,8 +115,9 @@ func TestCoreHasNoDriver(t *testing.T) {
 			}
 		}
 		// Only httpauth serves HTTP. token may use net/http as a client,
-		// to fetch a JWKS for token.Verifier (DESIGN.md, part two).
-		if name != "httpauth" && name != "token" {
+		// to fetch a JWKS for token.Verifier, and oauthlogin to call the
+		// providers (DESIGN.md, part two).
+		if name != "httpauth" && name != "token" && name != "oauthlogin" {
 			for _, imp := range p.Imports {
 				if imp == "net/http" {
 					t.Errorf("%s imports net/http; only httpauth may", name)

@@ -187,6 +187,9 @@ type Config struct {
 	// Every access token also carries is_superuser (true only for a
 	// superuser), from the user, for services that verify tokens alone.
 	CustomClaims func(ctx context.Context, u store.User) (json.RawMessage, error)
+	// OAuth turns on sign-in with other providers (Complete mode); see
+	// [OAuthConfig]. The zero value turns it off.
+	OAuth OAuthConfig
 
 	// Now and Rand are the clock and the randomness; nil means time.Now and
 	// crypto/rand.

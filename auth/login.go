@@ -150,14 +150,18 @@ func (s *Service) Login(ctx context.Context, login, pw string, c Client) (Tokens
 		}
 	}
 
+	// A user without a password (signed up through a provider) takes the
+	// path of an unknown user: the dummy hash, which no password may pass,
+	// so that neither the answer nor its timing tells such an account.
+	hasPassword := known && u.HashedPassword != ""
 	hash := s.dummyHash
-	if known {
+	if hasPassword {
 		hash = u.HashedPassword
 	}
 	started := time.Now()
 	err = s.hasher.Verify(ctx, pw, hash)
-	if err == nil && (!known || hash == "") {
-		err = password.ErrMismatch // the dummy password guessed, or no password at all
+	if err == nil && !hasPassword {
+		err = password.ErrMismatch // the dummy password guessed
 	}
 	if err != nil {
 		if !isMismatch(err) {
@@ -175,6 +179,8 @@ func (s *Service) Login(ctx context.Context, login, pw string, c Client) (Tokens
 		reason := "wrong_password"
 		if !known {
 			reason = "unknown_user"
+		} else if !hasPassword {
+			reason = "no_password"
 		} else if errors.Is(err, password.ErrMalformed) {
 			reason = "malformed_hash"
 			s.log.ErrorContext(ctx, "auth: stored password hash is malformed", "user_id", u.ID)
@@ -203,7 +209,7 @@ func (s *Service) Login(ctx context.Context, login, pw string, c Client) (Tokens
 		u.HashedPassword = s.rehash(ctx, u, pw)
 	}
 	// A user with a second factor gets a challenge, never tokens.
-	if err := s.challengeMFA(ctx, u, c); err != nil {
+	if err := s.challengeMFA(ctx, u, c, false); err != nil {
 		return Tokens{}, err
 	}
 	return s.signIn(ctx, u, c, []string{AMRPassword})

@@ -501,12 +501,17 @@ type mfaTicket struct {
 	// first step: a password change or reset since then ends the
 	// challenge.
 	HashDigest string `json:"hash"`
+	// Provider marks a challenge whose first step was a sign-in with
+	// another provider rather than a password: it has none of RFC 8176's
+	// methods of its own, so the session's amr is ["otp","mfa"].
+	Provider bool `json:"provider,omitempty"`
 }
 
 // challengeMFA returns an *MFARequiredError with a new mfa_token when the
 // user has a confirmed second factor, and nil when they have none (or MFA
-// is off). Login calls it once the password is right.
-func (s *Service) challengeMFA(ctx context.Context, u store.User, c Client) error {
+// is off). Login calls it once the password is right, and a sign-in with
+// another provider (viaProvider) once the provider vouched for the user.
+func (s *Service) challengeMFA(ctx context.Context, u store.User, c Client, viaProvider bool) error {
 	if s.mfa == nil {
 		return nil
 	}
@@ -526,7 +531,7 @@ func (s *Service) challengeMFA(ctx context.Context, u store.User, c Client) erro
 	tok := base64.RawURLEncoding.EncodeToString(raw)
 	now := s.now().UTC()
 	expires := now.Add(mfaTokenTTL)
-	if err := s.putChallenge(ctx, u.ID, token.Digest(tok), mfaTicket{HashDigest: hashDigest(u.HashedPassword)}, expires, now); err != nil {
+	if err := s.putChallenge(ctx, u.ID, token.Digest(tok), mfaTicket{HashDigest: hashDigest(u.HashedPassword), Provider: viaProvider}, expires, now); err != nil {
 		return err
 	}
 	s.emit(ctx, EventMFAChallenged, OutcomeSuccess, u.ID, "", c, "")
@@ -642,7 +647,11 @@ func (s *Service) VerifyMFA(ctx context.Context, mfaToken, code, recoveryCode st
 		}
 		return Tokens{}, err
 	}
-	t, err := s.signIn(ctx, u, c, []string{AMRPassword, AMROTP, AMRMFA})
+	amr := []string{AMRPassword, AMROTP, AMRMFA}
+	if st.Provider {
+		amr = amr[1:]
+	}
+	t, err := s.signIn(ctx, u, c, amr)
 	if err != nil {
 		return Tokens{}, err
 	}

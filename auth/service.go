@@ -62,6 +62,7 @@ type Service struct {
 	log                *slog.Logger
 	onEvent            func(context.Context, Event)
 	claimsHook         func(context.Context, store.User) (json.RawMessage, error)
+	oauth              *oauthSetup    // nil when no provider is configured
 	background         sync.WaitGroup // code sends that outlive their request
 }
 
@@ -173,6 +174,9 @@ func New(cfg Config) (*Service, error) {
 	s.hashTime.observe(time.Since(started)) // the first estimate of a check
 
 	if err := s.makeLimiters(cfg); err != nil {
+		return nil, err
+	}
+	if s.oauth, err = s.newOAuth(cfg.OAuth); err != nil {
 		return nil, err
 	}
 

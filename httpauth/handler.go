@@ -278,6 +278,7 @@ func (h *Handler) routes(basic bool) {
 			route{method: "GET", path: "/auth/devices", bearer: true, serve: h.devices},
 			route{method: "DELETE", path: "/auth/devices/{id}", bearer: true, serve: h.revokeDevice},
 		)
+		rs = append(rs, h.providerRoutes()...)
 	}
 	if rt, ok := h.jwksRoute(); ok {
 		rs = append(rs, rt)

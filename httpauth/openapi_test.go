@@ -38,11 +38,15 @@ func TestOpenAPIDocuments(t *testing.T) {
 			"POST /auth/register", "POST /auth/login", "POST /auth/verify-email", "POST /auth/resend-verification",
 			"POST /auth/refresh", "POST /auth/logout", "POST /auth/forgot-password", "POST /auth/reset-password",
 			"POST /auth/mfa/verify", "GET /auth/jwks.json", "GET /openapi.json",
+			"GET /auth/oauth/providers", "GET /auth/oauth/{provider}/authorize", "GET /auth/oauth/{provider}/callback",
+			"POST /auth/oauth/exchange",
 		}},
 		{"cookies", false, true, false, []string{
 			"POST /auth/register", "POST /auth/login", "POST /auth/verify-email", "POST /auth/resend-verification",
 			"POST /auth/refresh", "POST /auth/logout", "POST /auth/forgot-password", "POST /auth/reset-password",
 			"GET /auth/jwks.json", "GET /openapi.json",
+			"GET /auth/oauth/providers", "GET /auth/oauth/{provider}/authorize", "GET /auth/oauth/{provider}/callback",
+			"POST /auth/oauth/exchange",
 		}},
 		{"basic", true, false, false, []string{"POST /auth/register", "POST /auth/login", "GET /auth/jwks.json", "GET /openapi.json"}},
 	} {

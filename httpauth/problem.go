@@ -39,6 +39,9 @@ const (
 	codeInsufficientAuthentication = "insufficient_user_authentication"
 	codeMFAAlreadyEnabled          = "mfa_already_enabled"
 	codeMFANotEnabled              = "mfa_not_enabled"
+	codeInvalidRedirectURI         = "invalid_redirect_uri"
+	codeInvalidState               = "invalid_state"
+	codeLastLoginMethod            = "last_login_method"
 )
 
 // problemTypeBase is the stable prefix of every problem "type" URI; the code
@@ -128,6 +131,12 @@ func describe(code string) (int, string) {
 		return http.StatusConflict, "Second factor already enabled"
 	case codeMFANotEnabled:
 		return http.StatusConflict, "Second factor not enabled"
+	case codeInvalidRedirectURI:
+		return http.StatusBadRequest, "Invalid redirect URI"
+	case codeInvalidState:
+		return http.StatusBadRequest, "Invalid state"
+	case codeLastLoginMethod:
+		return http.StatusConflict, "Last way to sign in"
 	default:
 		return http.StatusInternalServerError, "Internal error"
 	}
@@ -223,7 +232,13 @@ func (h *Handler) toProblem(r *http.Request, err error) *problem {
 		return newProblem(codeForbidden, detailCrossSite)
 	case errors.Is(err, errForbidden):
 		return newProblem(codeForbidden, "This endpoint is reserved to superusers.")
-	case errors.Is(err, auth.ErrNotFound), errors.Is(err, errRouteNotFound), errors.Is(err, auth.ErrMFAOff):
+	case errors.Is(err, auth.ErrRedirectURI):
+		return newProblem(codeInvalidRedirectURI, "The redirect_uri is not one of the configured redirect URIs.")
+	case errors.Is(err, auth.ErrInvalidState):
+		return newProblem(codeInvalidState, "The sign-in with the provider is unknown, used or expired; start again.")
+	case errors.Is(err, auth.ErrLastLoginMethod):
+		return newProblem(codeLastLoginMethod, "This is the account's last way to sign in; set a password or link another provider first.")
+	case errors.Is(err, auth.ErrNotFound), errors.Is(err, errRouteNotFound), errors.Is(err, auth.ErrMFAOff), errors.Is(err, auth.ErrUnknownProvider):
 		return newProblem(codeNotFound, detailNotFound)
 	case errors.As(err, &exists):
 		p := newProblem(codeUserExists, "An account with this "+exists.Field+" already exists.")

@@ -86,7 +86,10 @@ func TestMountPatterns(t *testing.T) {
 			"/api/v1/auth/verify-email", "/api/v1/auth/resend-verification", "/api/v1/auth/refresh",
 			"/api/v1/auth/logout", "/api/v1/auth/logout-all", "/api/v1/auth/forgot-password",
 			"/api/v1/auth/reset-password", "/api/v1/auth/change-password", "/api/v1/auth/devices",
-			"/api/v1/auth/devices/{id}", "/api/v1/openapi.json", "/api/v1/", "/api/v1/*",
+			"/api/v1/auth/devices/{id}",
+			"/api/v1/auth/oauth/providers", "/api/v1/auth/oauth/{provider}/authorize", "/api/v1/auth/oauth/{provider}/callback",
+			"/api/v1/auth/oauth/exchange", "/api/v1/auth/oauth/{provider}/link", "/api/v1/auth/identities", "/api/v1/auth/identities/{id}",
+			"/api/v1/openapi.json", "/api/v1/", "/api/v1/*",
 		}},
 		{"basic", true, []string{"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/users/me", "/api/v1/openapi.json", "/api/v1/", "/api/v1/*"}},
 	} {

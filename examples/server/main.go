@@ -191,6 +191,9 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 	}
 	closers = append(closers, closeDB)
 	cfg.Store = st
+	if cfg.OAuth, err = providersFromEnv(ctx, getenv, opts.Prefix, logger); err != nil {
+		return err
+	}
 
 	svc, err := auth.New(cfg)
 	if err != nil {

@@ -61,7 +61,8 @@ type Store struct {
 	userTickets map[string]map[ticketKey]struct{}
 
 	// factors holds the second factors by user ID (nil until the first).
-	factors map[string]*factor
+	factors    map[string]*factor
+	identities identityMaps
 }
 
 type idSet = map[string]struct{}
@@ -70,10 +71,11 @@ type idSet = map[string]struct{}
 type ticketKey struct{ kind, digest string }
 
 var (
-	_ store.Store   = (*Store)(nil)
-	_ store.Pinger  = (*Store)(nil)
-	_ store.Cleaner = (*Store)(nil)
-	_ store.Tickets = (*Store)(nil)
+	_ store.Store      = (*Store)(nil)
+	_ store.Pinger     = (*Store)(nil)
+	_ store.Cleaner    = (*Store)(nil)
+	_ store.Tickets    = (*Store)(nil)
+	_ store.Identities = (*Store)(nil)
 )
 
 // New returns an empty Store.
@@ -99,6 +101,7 @@ func (s *Store) init() {
 	s.userCodes = map[string]map[store.CodeType]idSet{}
 	s.tickets = map[ticketKey]store.Ticket{}
 	s.userTickets = map[string]map[ticketKey]struct{}{}
+	s.identities.init()
 }
 
 // lock takes the write lock, after checking ctx, and readies a zero Store.

@@ -231,7 +231,8 @@ func (s *Store) SetActive(ctx context.Context, userID string, active bool, at ti
 }
 
 // DeleteUser removes the user with its refresh tokens, codes, second
-// factor and recovery codes, and the tickets that name it; its ID, username and email are free again. It
+// factor and recovery codes, identities, and the tickets that name it; its
+// ID, username and email are free again. It
 // returns [store.ErrNotFound] for an unknown user.
 func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 	if err := s.lock(ctx); err != nil {
@@ -274,6 +275,7 @@ func (s *Store) deleteUserLocked(u store.User) int64 {
 		n += 1 + int64(len(f.codes))
 		delete(s.factors, u.ID)
 	}
+	n += s.identities.deleteUser(u.ID)
 	delete(s.byUsername, store.Fold(u.Username))
 	delete(s.byEmail, store.Fold(u.Email))
 	delete(s.users, u.ID)

@@ -199,6 +199,8 @@ func conflictField(err error) string {
 		return store.FieldTokenHash
 	case strings.Contains(msg, "tickets_pkey"), strings.Contains(msg, "tickets.digest"):
 		return store.FieldDigest
+	case strings.Contains(msg, "identities_provider_subject_key"), strings.Contains(msg, "identities.provider"):
+		return store.FieldIdentity
 	}
 	return store.FieldID
 }

@@ -377,9 +377,9 @@ func (s *Store) revokeAll(ctx context.Context, q querier, userID, keepFamily str
 }
 
 // DeleteUser removes the user with their refresh tokens, codes, tickets,
-// second factor and recovery codes, in one transaction (it does not rely
-// on ON DELETE CASCADE, which SQLite applies only with foreign_keys on).
-// It returns [store.ErrNotFound] for an unknown user.
+// second factor and recovery codes, and identities, in one transaction (it
+// does not rely on ON DELETE CASCADE, which SQLite applies only with
+// foreign_keys on). It returns [store.ErrNotFound] for an unknown user.
 func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 	if !storable(userID) {
 		return store.ErrNotFound
@@ -402,6 +402,7 @@ func (s *Store) deleteUserRows(ctx context.Context, q querier, userID string) er
 		`DELETE FROM {p}tickets WHERE user_id = $1`,
 		`DELETE FROM {p}recovery_codes WHERE user_id = $1`,
 		`DELETE FROM {p}second_factors WHERE user_id = $1`,
+		`DELETE FROM {p}identities WHERE user_id = $1`,
 		`DELETE FROM {p}users WHERE id = $1`,
 	} {
 		if _, err := q.ExecContext(ctx, s.sql(query), userID); err != nil {
@@ -452,7 +453,7 @@ func (s *Store) txErr(ctx context.Context, op string, err error) error {
 func isStoreSentinel(err error) bool {
 	switch err {
 	case store.ErrNotFound, store.ErrReused, store.ErrCodeMismatch, store.ErrStale,
-		store.ErrSessionEnded, store.ErrInvalidInput:
+		store.ErrSessionEnded, store.ErrInvalidInput, store.ErrLastLoginMethod:
 		return true
 	}
 	_, ok := err.(*store.ConflictError)

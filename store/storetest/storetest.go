@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(tb testing.TB) store.Store) {
 		{"Tickets", implements[store.Tickets], ticketCases()},
 		{"RefreshGrace", implements[store.RefreshGrace], graceCases()},
 		{"SecondFactors", implements[store.SecondFactors], secondFactorCases()},
+		{"Identities", implements[store.Identities], identityCases()},
 	}
 	runCases := func(t *testing.T, cases []testCase) {
 		for _, c := range cases {
