@@ -59,6 +59,10 @@ type Store struct {
 	tickets map[ticketKey]store.Ticket
 	// userTickets holds the keys of the tickets that name each user.
 	userTickets map[string]map[ticketKey]struct{}
+
+	// newEmails holds the address each email-change code is bound to, by
+	// code ID (see admin.go).
+	newEmails map[string]string
 }
 
 type idSet = map[string]struct{}
@@ -71,6 +75,9 @@ var (
 	_ store.Pinger  = (*Store)(nil)
 	_ store.Cleaner = (*Store)(nil)
 	_ store.Tickets = (*Store)(nil)
+	_ store.Admin   = (*Store)(nil)
+
+	_ store.EmailChanges = (*Store)(nil)
 )
 
 // New returns an empty Store.
@@ -96,6 +103,7 @@ func (s *Store) init() {
 	s.userCodes = map[string]map[store.CodeType]idSet{}
 	s.tickets = map[ticketKey]store.Ticket{}
 	s.userTickets = map[string]map[ticketKey]struct{}{}
+	s.newEmails = map[string]string{}
 }
 
 // lock takes the write lock, after checking ctx, and readies a zero Store.

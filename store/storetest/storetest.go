@@ -23,7 +23,7 @@ import (
 // every error it documents, time precision and zones, canceled contexts, and
 // the atomicity guarantees under real concurrency: the concurrency cases
 // call one store from up to 50 goroutines at once. Each capability has its
-// own group, named after it (Pinger, Cleaner, Tickets), which runs only when
+// own group, named after it (Pinger, Cleaner, Tickets, EmailChanges, Admin), which runs only when
 // the store implements the interface and otherwise skips with a message
 // naming it. To find out, Run calls newStore once more per capability group,
 // with the group's own *testing.T. Subtests run one after another; Run
@@ -62,6 +62,8 @@ func Run(t *testing.T, newStore func(tb testing.TB) store.Store) {
 		{"Pinger", implements[store.Pinger], pingerCases()},
 		{"Cleaner", implements[store.Cleaner], cleanerCases()},
 		{"Tickets", implements[store.Tickets], ticketCases()},
+		{"EmailChanges", implements[store.EmailChanges], emailChangeCases()},
+		{"Admin", implements[store.Admin], adminCases()},
 	}
 	runCases := func(t *testing.T, cases []testCase) {
 		for _, c := range cases {

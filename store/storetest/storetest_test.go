@@ -18,7 +18,7 @@ import (
 type coreOnly struct{ store.Store }
 
 var (
-	capabilityGroups = []string{"Pinger", "Cleaner", "Tickets"}
+	capabilityGroups = []string{"Pinger", "Cleaner", "Tickets", "EmailChanges", "Admin"}
 	coreGroups       = []string{"Users", "RefreshTokens", "Codes", "Times", "Context", "Concurrency"}
 )
 
