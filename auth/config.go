@@ -141,6 +141,11 @@ type Config struct {
 	// token.
 	TokenCacheSize int
 
+	// Lifecycle configures the account lifecycle: change of email, deletion
+	// of one's account, uniform registration, notices and administration
+	// (lifecycle.go).
+	Lifecycle LifecycleConfig
+
 	// Now and Rand are the clock and the randomness; nil means time.Now and
 	// crypto/rand.
 	Now  func() time.Time

@@ -213,6 +213,7 @@ func (s *Service) Login(ctx context.Context, login, pw string, c Client) (Tokens
 	}
 	t.DeviceToken = s.newDeviceToken(u.ID)
 	s.emit(ctx, EventLoginSucceeded, OutcomeSuccess, u.ID, t.SessionID, c, "")
+	s.noticeLogin(ctx, u, fromDevice, t.SessionID, c)
 	return t, nil
 }
 

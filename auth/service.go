@@ -58,6 +58,7 @@ type Service struct {
 	log                *slog.Logger
 	onEvent            func(context.Context, Event)
 	background         sync.WaitGroup // code sends that outlive their request
+	life               lifecycle
 }
 
 // New checks cfg and returns a Service. It returns an error for a missing
@@ -158,6 +159,9 @@ func New(cfg Config) (*Service, error) {
 	s.hashTime.observe(time.Since(started)) // the first estimate of a check
 
 	if err := s.makeLimiters(cfg); err != nil {
+		return nil, err
+	}
+	if err := s.initLifecycle(cfg); err != nil {
 		return nil, err
 	}
 
