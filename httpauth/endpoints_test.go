@@ -258,7 +258,7 @@ func TestEveryDocumentedRouteIsServed(t *testing.T) {
 		"bad_request", "invalid_code", "invalid_credentials", "invalid_token", "invalid_refresh_token",
 		"invalid_password", "email_not_verified", "inactive_user", "forbidden", "not_found",
 		"method_not_allowed", "user_exists", "payload_too_large", "unsupported_media_type",
-		"validation_failed", "rate_limited", "internal", "unavailable",
+		"validation_failed", "rate_limited", "internal", "unavailable", "last_superuser",
 	}, enum)
 }
 

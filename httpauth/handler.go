@@ -121,7 +121,8 @@ type Handler struct {
 	svc     *auth.Service
 	prefix  string
 	mux     *http.ServeMux
-	paths   []string // the route paths under the prefix, for Mount
+	paths   []string            // the route paths under the prefix, for Mount
+	served  map[string][]string // the methods served on each route path, for the OpenAPI document
 	limiter ratelimit.Limiter
 	trusted []netip.Prefix
 	v6Bits  int                         // IPv6 prefix length of a client's network
@@ -186,10 +187,10 @@ func New(svc *auth.Service, opts Options) (*Handler, error) {
 		}
 	}
 	basic := svc.Mode() == auth.ModeBasic
-	if h.openapi, err = openAPIDocument(prefix, basic); err != nil {
+	h.routes(basic)
+	if h.openapi, err = openAPIDocument(prefix, h.served); err != nil {
 		return nil, err
 	}
-	h.routes(basic)
 	return h, nil
 }
 
@@ -237,7 +238,9 @@ type route struct {
 	limited bool
 	// bearer routes run behind RequireUser.
 	bearer bool
-	serve  http.HandlerFunc
+	// superuser wraps the route in RequireSuperuser.
+	superuser bool
+	serve     http.HandlerFunc
 }
 
 // routes registers the endpoints of the mode on the internal mux.
@@ -261,6 +264,7 @@ func (h *Handler) routes(basic bool) {
 			route{method: "DELETE", path: "/auth/devices/{id}", bearer: true, serve: h.revokeDevice},
 		)
 	}
+	rs = append(rs, h.lifecycleRoutes(basic)...)
 	rs = append(rs, route{method: "GET", path: "/openapi.json", serve: h.serveOpenAPI})
 
 	h.mux.HandleFunc(fallbackPattern, h.fallback)
@@ -269,10 +273,17 @@ func (h *Handler) routes(basic bool) {
 		if rt.bearer {
 			next = h.RequireUser(next)
 		}
+		if rt.superuser {
+			next = h.RequireSuperuser(next)
+		}
 		if rt.limited && h.limiter != nil {
 			next = h.limitIP(next)
 		}
 		h.mux.Handle(rt.method+" "+h.prefix+rt.path, next)
+		if h.served == nil {
+			h.served = map[string][]string{}
+		}
+		h.served[rt.path] = append(h.served[rt.path], strings.ToLower(rt.method))
 		if !slices.Contains(h.paths, rt.path) {
 			h.paths = append(h.paths, rt.path)
 		}

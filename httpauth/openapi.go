@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -16,15 +17,11 @@ import (
 //go:embed openapi.json
 var openAPISource []byte
 
-// basicPaths are the paths served in Basic mode.
-func basicPaths() []string {
-	return []string{"/auth/register", "/auth/login", "/users/me", "/openapi.json"}
-}
-
 // openAPIDocument returns the document for a handler: its prefix as the
-// server URL and, in Basic mode, only the Basic paths and the components
-// they use.
-func openAPIDocument(prefix string, basic bool) ([]byte, error) {
+// server URL, and only the operations it serves (served: the lower-case
+// methods of each path; Basic mode, and the features turned off, serve
+// fewer) and the components they use.
+func openAPIDocument(prefix string, served map[string][]string) ([]byte, error) {
 	var doc struct {
 		OpenAPI    json.RawMessage                       `json:"openapi"`
 		Info       json.RawMessage                       `json:"info"`
@@ -41,13 +38,19 @@ func openAPIDocument(prefix string, basic bool) ([]byte, error) {
 		url = "/"
 	}
 	doc.Servers = []map[string]string{{"url": url}}
-	if basic {
-		keep := make(map[string]json.RawMessage)
-		for _, p := range basicPaths() {
-			keep[p] = doc.Paths[p]
+	keep := make(map[string]json.RawMessage)
+	for p, raw := range doc.Paths {
+		methods, ok := served[p]
+		if !ok {
+			continue
 		}
-		doc.Paths = keep
+		item, err := operations(raw, methods)
+		if err != nil {
+			return nil, fmt.Errorf("httpauth: embedded OpenAPI document: %s: %w", p, err)
+		}
+		keep[p] = item
 	}
+	doc.Paths = keep
 	doc.Components = usedComponents(doc.Paths, doc.Components)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -57,6 +60,24 @@ func openAPIDocument(prefix string, basic bool) ([]byte, error) {
 		return nil, fmt.Errorf("httpauth: OpenAPI document: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// operations returns the path item raw with only the operations of the
+// methods given (the other members, such as parameters, stay).
+func operations(raw json.RawMessage, methods []string) (json.RawMessage, error) {
+	var item map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &item); err != nil {
+		return nil, err
+	}
+	for k := range item {
+		switch k {
+		case "get", "put", "post", "delete", "options", "head", "patch", "trace":
+			if !slices.Contains(methods, k) {
+				delete(item, k)
+			}
+		}
+	}
+	return json.Marshal(item)
 }
 
 // usedComponents returns the components that the paths use: those their

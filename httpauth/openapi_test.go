@@ -37,7 +37,9 @@ func TestOpenAPIDocuments(t *testing.T) {
 		{"basic", true, []string{"POST /auth/register", "POST /auth/login", "GET /openapi.json"}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
-			f := newFixture(t, fixtureOpts{basic: mode.basic})
+			// With every optional feature on, so that the documents hold
+			// every operation the mode can serve.
+			f := newFixture(t, fixtureOpts{basic: mode.basic, mutate: lifecycleOn})
 			res := f.do(t, req{method: "GET", path: prefix + "/openapi.json"})
 			require.Equal(t, http.StatusOK, res.status)
 			if *openAPIDir != "" {
