@@ -79,7 +79,7 @@ func TestSecurityCasesHaveTests(t *testing.T) {
 		sources[dir] = b.String()
 		return sources[dir]
 	}
-	for _, c := range hardeningCases {
+	for _, c := range append(hardeningCases, lifecycleCases...) {
 		for dir, names := range c.tests {
 			for _, name := range names {
 				src := source(dir)
