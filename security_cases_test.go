@@ -3,6 +3,7 @@ package forgeauth_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -79,7 +80,7 @@ func TestSecurityCasesHaveTests(t *testing.T) {
 		sources[dir] = b.String()
 		return sources[dir]
 	}
-	for _, c := range append(hardeningCases, secondFactorCases...) {
+	for _, c := range slices.Concat(hardeningCases, secondFactorCases, lifecycleCases) {
 		for dir, names := range c.tests {
 			for _, name := range names {
 				src := source(dir)

@@ -368,6 +368,7 @@ func (s *Service) ResetPassword(ctx context.Context, email, code, newPassword st
 	s.forgive(ctx, s.loginAccountLimits, digestKey(store.Fold(u.Email)))
 	s.forgive(ctx, s.passwordLimits, u.ID)
 	s.emit(ctx, EventPasswordReset, OutcomeSuccess, u.ID, "", c, "")
+	s.notify(ctx, u, NoticePasswordChanged, mailer.Notice{})
 	return nil
 }
 
@@ -435,6 +436,7 @@ func (s *Service) ChangePassword(ctx context.Context, id Identity, current, newP
 		return storeErr("set password", err)
 	}
 	s.emit(ctx, EventPasswordChanged, OutcomeSuccess, u.ID, id.Claims.SessionID, c, "")
+	s.notify(ctx, u, NoticePasswordChanged, mailer.Notice{})
 	return nil
 }
 

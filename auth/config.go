@@ -190,6 +190,10 @@ type Config struct {
 	// OAuth turns on sign-in with other providers (Complete mode); see
 	// [OAuthConfig]. The zero value turns it off.
 	OAuth OAuthConfig
+	// Lifecycle configures the account lifecycle: change of email, deletion
+	// of one's account, uniform registration, notices and administration
+	// (lifecycle.go).
+	Lifecycle LifecycleConfig
 
 	// Now and Rand are the clock and the randomness; nil means time.Now and
 	// crypto/rand.

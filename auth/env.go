@@ -63,6 +63,10 @@ func (e *EnvError) Unwrap() error { return e.Err }
 //	AUTH_MFA                       false; true turns the second factor on
 //	AUTH_MFA_KEY                   32 bytes in hex or base64 that seal TOTP secrets; unset derives it from JWT_SECRET_KEY
 //	PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS, PASSWORD_HASH_PARALLELISM
+//	AUTH_REGISTER_UNIFORM          false; true: register answers alike for new and taken addresses
+//	AUTH_ACCOUNT_CHANGES           false; true: change of email and deletion of one's account
+//	AUTH_ADMIN                     false; true: the administration flows
+//	AUTH_NOTICES_OFF               notices not sent, comma-separated kinds (see NoticeKind), or "all"
 //
 // The rule for numbers: an unset or empty variable means the default, and
 // 0 turns off what the list says can be turned off (it becomes a negative
@@ -126,6 +130,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if v, ok := e.boolean("AUTH_REQUIRE_VERIFIED_LOGIN"); ok {
 		cfg.AllowUnverifiedLogin = !v
 	}
+	e.lifecycle(&cfg.Lifecycle)
 	if v, ok := e.integer("PASSWORD_HASH_MEMORY_KIB", 8, 262144); ok {
 		cfg.Password.Params.Memory = uint32(v)
 	}

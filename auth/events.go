@@ -51,11 +51,15 @@ type Event struct {
 	Time      time.Time
 	Outcome   string // OutcomeSuccess or OutcomeFailure
 	Reason    string // for failures: a short stable word ("wrong_password", "unknown_user", ...)
+	// ActorID is who acted on the account when it is not its owner: the
+	// ID of the superuser of an admin action, or "operator:NAME" for a
+	// trusted caller such as a command line (see admin.go).
+	ActorID string
 }
 
 // emit writes e to the audit log and passes it to the hook.
 func (s *Service) emit(ctx context.Context, kind EventKind, outcome string, userID, sessionID string, c Client, reason string) {
-	e := Event{
+	s.record(ctx, Event{
 		Kind:      kind,
 		UserID:    userID,
 		SessionID: sessionID,
@@ -64,9 +68,13 @@ func (s *Service) emit(ctx context.Context, kind EventKind, outcome string, user
 		Time:      s.now(),
 		Outcome:   outcome,
 		Reason:    reason,
-	}
+	})
+}
+
+// record writes e to the audit log and passes it to the hook.
+func (s *Service) record(ctx context.Context, e Event) {
 	level := slog.LevelInfo
-	if outcome == OutcomeFailure || kind == EventRefreshReuse {
+	if e.Outcome == OutcomeFailure || e.Kind == EventRefreshReuse {
 		level = slog.LevelWarn
 	}
 	attrs := []slog.Attr{
@@ -75,7 +83,7 @@ func (s *Service) emit(ctx context.Context, kind EventKind, outcome string, user
 	}
 	for _, kv := range [...][2]string{
 		{"user_id", e.UserID}, {"session_id", e.SessionID}, {"ip", e.IP},
-		{"user_agent", e.UserAgent}, {"reason", e.Reason},
+		{"user_agent", e.UserAgent}, {"reason", e.Reason}, {"actor_id", e.ActorID},
 	} {
 		if kv[1] != "" {
 			attrs = append(attrs, slog.String(kv[0], kv[1]))

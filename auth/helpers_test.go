@@ -59,6 +59,9 @@ func newFixture(tb testing.TB, newStore storeFactory, mutate ...func(*auth.Confi
 		Token:    token.Config{Secret: []byte("0123456789abcdef0123456789abcdef")},
 		Password: password.HasherConfig{Params: testParams},
 		Now:      f.clock.Now,
+		// The cases of the notices turn them on (lifecycle_test.go); the
+		// others count and read mails without them.
+		Lifecycle: auth.LifecycleConfig{NoticesOff: auth.NoticeKinds()},
 		Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{
 			Level: slog.LevelDebug,
 			// No timestamps: their digits could pass for a leaked code.

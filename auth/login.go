@@ -238,6 +238,10 @@ func (s *Service) signIn(ctx context.Context, u store.User, c Client, amr []stri
 	}
 	t.DeviceToken = s.newDeviceToken(u.ID)
 	s.emit(ctx, EventLoginSucceeded, OutcomeSuccess, u.ID, t.SessionID, c, "")
+	// A sign-in from a device that shows no device token of this account
+	// may be a new device: noticeLogin decides and tells the user.
+	_, fromDevice := s.deviceID(c.DeviceToken, u.ID)
+	s.noticeLogin(ctx, u, fromDevice, t.SessionID, c)
 	return t, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/password"
 	"github.com/forgeauth/forgeauth/store"
 )
@@ -26,6 +27,14 @@ import (
 // address first never keeps a password in an account its owner verifies
 // (pre-account takeover). Codes mailed for the replaced registration die
 // with it.
+//
+// With Config.Lifecycle.UniformRegistration (Complete mode), an address
+// that already has a verified account is no error: Register returns the
+// zero User and nil, and mails the address's owner a notice that someone
+// tried to sign up with it, so that the answer, which the adapter makes
+// the same for both (202), tells nothing about which addresses have
+// accounts. Both paths hash the password and mail after the answer. A
+// taken username is still an *[ExistsError]: usernames are public.
 //
 // It returns a *[ValidationError] listing every failed rule of the
 // username, the email and the password, an *[ExistsError] when the username
@@ -65,6 +74,9 @@ func (s *Service) Register(ctx context.Context, username, email, pw string, c Cl
 	}
 	if err := create(ctx, u); err != nil {
 		var conflict *store.ConflictError
+		if errors.As(err, &conflict) && conflict.Field == store.FieldEmail && s.life.uniform {
+			return s.registerTaken(ctx, u, c)
+		}
 		if errors.As(err, &conflict) && (conflict.Field == store.FieldUsername || conflict.Field == store.FieldEmail) {
 			return store.User{}, &ExistsError{Field: conflict.Field}
 		}
@@ -75,7 +87,12 @@ func (s *Service) Register(ctx context.Context, username, email, pw string, c Cl
 	if s.mode == ModeComplete {
 		// The account exists whatever happens to the mail; a failed send is
 		// logged by sendCode and the user can ask for another code.
-		s.sendCode(ctx, u, store.CodeEmailVerification, true, c)
+		if s.life.uniform {
+			// After the answer, as for a taken address (registerTaken).
+			s.inBackground(ctx, func(ctx context.Context) { s.sendCode(ctx, u, store.CodeEmailVerification, true, c) })
+		} else {
+			s.sendCode(ctx, u, store.CodeEmailVerification, true, c)
+		}
 	}
 	return public(u), nil
 }
@@ -96,4 +113,28 @@ func (s *Service) checkPassword(field, pw string, context ...string) []FieldErro
 		out[i] = FieldError{Field: field, Code: string(v.Rule), Message: v.Message}
 	}
 	return out
+}
+
+// registerTaken answers a uniform registration of an address that has an
+// account: a taken username is still an ExistsError (whatever the
+// address), otherwise the owner is told after the answer.
+func (s *Service) registerTaken(ctx context.Context, u store.User, c Client) (store.User, error) {
+	_, err := s.store.UserByUsername(ctx, u.Username)
+	switch {
+	case err == nil:
+		// Whoever holds it, even the address's owner: 409 for any taken
+		// username, so the answer never pairs a username with an email.
+		return store.User{}, &ExistsError{Field: store.FieldUsername}
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return store.User{}, storeErr("find user", err)
+	}
+	s.inBackground(ctx, func(ctx context.Context) {
+		owner, ok, err := s.findByEmail(ctx, u.Email)
+		if err != nil || !ok {
+			return
+		}
+		s.emit(ctx, EventSignupAttempt, OutcomeSuccess, owner.ID, "", c, "")
+		s.notify(ctx, owner, NoticeSignupAttempt, mailer.Notice{})
+	})
+	return store.User{}, nil
 }

@@ -64,6 +64,7 @@ type Service struct {
 	claimsHook         func(context.Context, store.User) (json.RawMessage, error)
 	oauth              *oauthSetup    // nil when no provider is configured
 	background         sync.WaitGroup // code sends that outlive their request
+	life               lifecycle
 }
 
 // New checks cfg and returns a Service. It returns an error for a missing
@@ -177,6 +178,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	if s.oauth, err = s.newOAuth(cfg.OAuth); err != nil {
+		return nil, err
+	}
+	if err := s.initLifecycle(cfg); err != nil {
 		return nil, err
 	}
 

@@ -32,6 +32,11 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	if h.svc.UniformRegistration() {
+		// One answer for a new address and a taken one.
+		h.writeJSON(w, r, http.StatusAccepted, detailJSON{Detail: registerAcceptedDetail})
+		return
+	}
 	h.writeJSON(w, r, http.StatusCreated, newUserJSON(u))
 }
 

@@ -130,7 +130,8 @@ type Handler struct {
 	svc     *auth.Service
 	prefix  string
 	mux     *http.ServeMux
-	paths   []string // the route paths under the prefix, for Mount
+	paths   []string            // the route paths under the prefix, for Mount
+	served  map[string][]string // the methods served on each route path, for the OpenAPI document
 	limiter ratelimit.Limiter
 	trusted []netip.Prefix
 	v6Bits  int                         // IPv6 prefix length of a client's network
@@ -199,7 +200,8 @@ func New(svc *auth.Service, opts Options) (*Handler, error) {
 		}
 	}
 	basic := svc.Mode() == auth.ModeBasic
-	if h.openapi, err = openAPIDocument(prefix, basic, svc.MFAEnabled()); err != nil {
+	h.routes(basic)
+	if h.openapi, err = openAPIDocument(prefix, h.served); err != nil {
 		return nil, err
 	}
 	if opts.Cookies != nil {
@@ -207,7 +209,6 @@ func New(svc *auth.Service, opts Options) (*Handler, error) {
 			return nil, err
 		}
 	}
-	h.routes(basic)
 	return h, nil
 }
 
@@ -255,7 +256,9 @@ type route struct {
 	limited bool
 	// bearer routes run behind RequireUser.
 	bearer bool
-	serve  http.HandlerFunc
+	// superuser wraps the route in RequireSuperuser.
+	superuser bool
+	serve     http.HandlerFunc
 }
 
 // routes registers the endpoints of the mode on the internal mux.
@@ -286,6 +289,7 @@ func (h *Handler) routes(basic bool) {
 	if h.svc.MFAEnabled() {
 		rs = append(rs, h.mfaRoutes()...)
 	}
+	rs = append(rs, h.lifecycleRoutes(basic)...)
 	rs = append(rs, route{method: "GET", path: "/openapi.json", serve: h.serveOpenAPI})
 
 	h.mux.HandleFunc(fallbackPattern, h.fallback)
@@ -294,10 +298,17 @@ func (h *Handler) routes(basic bool) {
 		if rt.bearer {
 			next = h.RequireUser(next)
 		}
+		if rt.superuser {
+			next = h.RequireSuperuser(next)
+		}
 		if rt.limited && h.limiter != nil {
 			next = h.limitIP(next)
 		}
 		h.mux.Handle(rt.method+" "+h.prefix+rt.path, next)
+		if h.served == nil {
+			h.served = map[string][]string{}
+		}
+		h.served[rt.path] = append(h.served[rt.path], strings.ToLower(rt.method))
 		if !slices.Contains(h.paths, rt.path) {
 			h.paths = append(h.paths, rt.path)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -16,19 +17,11 @@ import (
 //go:embed openapi.json
 var openAPISource []byte
 
-// basicPaths are the paths served in Basic mode.
-func basicPaths() []string {
-	return []string{"/auth/register", "/auth/login", "/users/me", "/auth/jwks.json", "/openapi.json"}
-}
-
-// isMFAPath reports whether a path of the document is served only when
-// the service's second factor is on.
-func isMFAPath(p string) bool { return p == "/auth/mfa" || strings.HasPrefix(p, "/auth/mfa/") }
-
 // openAPIDocument returns the document for a handler: its prefix as the
-// server URL, in Basic mode only the Basic paths, the second factor's paths
-// only when mfa is on, and the components they use.
-func openAPIDocument(prefix string, basic, mfa bool) ([]byte, error) {
+// server URL, and only the operations it serves (served: the lower-case
+// methods of each path; Basic mode, and the features turned off, serve
+// fewer) and the components they use.
+func openAPIDocument(prefix string, served map[string][]string) ([]byte, error) {
 	var doc struct {
 		OpenAPI    json.RawMessage                       `json:"openapi"`
 		Info       json.RawMessage                       `json:"info"`
@@ -45,25 +38,19 @@ func openAPIDocument(prefix string, basic, mfa bool) ([]byte, error) {
 		url = "/"
 	}
 	doc.Servers = []map[string]string{{"url": url}}
-	if basic {
-		keep := make(map[string]json.RawMessage)
-		for _, p := range basicPaths() {
-			keep[p] = doc.Paths[p]
+	keep := make(map[string]json.RawMessage)
+	for p, raw := range doc.Paths {
+		methods, ok := served[p]
+		if !ok {
+			continue
 		}
-		for p, raw := range doc.Paths {
-			if isMFAPath(p) {
-				keep[p] = raw
-			}
+		item, err := operations(raw, methods)
+		if err != nil {
+			return nil, fmt.Errorf("httpauth: embedded OpenAPI document: %s: %w", p, err)
 		}
-		doc.Paths = keep
+		keep[p] = item
 	}
-	if !mfa {
-		for p := range doc.Paths {
-			if isMFAPath(p) {
-				delete(doc.Paths, p)
-			}
-		}
-	}
+	doc.Paths = keep
 	doc.Components = usedComponents(doc.Paths, doc.Components)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -73,6 +60,24 @@ func openAPIDocument(prefix string, basic, mfa bool) ([]byte, error) {
 		return nil, fmt.Errorf("httpauth: OpenAPI document: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// operations returns the path item raw with only the operations of the
+// methods given (the other members, such as parameters, stay).
+func operations(raw json.RawMessage, methods []string) (json.RawMessage, error) {
+	var item map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &item); err != nil {
+		return nil, err
+	}
+	for k := range item {
+		switch k {
+		case "get", "put", "post", "delete", "options", "head", "patch", "trace":
+			if !slices.Contains(methods, k) {
+				delete(item, k)
+			}
+		}
+	}
+	return json.Marshal(item)
 }
 
 // usedComponents returns the components that the paths use: those their

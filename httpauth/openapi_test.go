@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/forgeauth/forgeauth/auth"
 	"github.com/forgeauth/forgeauth/httpauth"
 )
 
@@ -51,12 +52,21 @@ func TestOpenAPIDocuments(t *testing.T) {
 		{"basic", true, false, false, []string{"POST /auth/register", "POST /auth/login", "GET /auth/jwks.json", "GET /openapi.json"}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
-			fo := fixtureOpts{basic: mode.basic}
+			// With every optional feature on, so that the documents hold
+			// every operation the mode can serve.
+			// A key pair, so that the key set is served and documented.
+			keys := withKeyPair(t, "EdDSA")
+			fo := fixtureOpts{basic: mode.basic, mutate: func(c *auth.Config) { lifecycleOn(c); keys(c) }}
 			if mode.cookies {
 				fo.opts.Cookies = &httpauth.CookieOptions{}
 			}
 			if mode.mfa {
-				fo.mutate = mfaOn
+				fo.mutate = func(c *auth.Config) {
+					mfaOn(c)
+					lifecycleOn(c)
+					keys(c)
+					c.MFAKey = []byte("an MFA key of exactly 32 bytes!!")
+				}
 			}
 			f := newFixture(t, fo)
 			res := f.do(t, req{method: "GET", path: prefix + "/openapi.json"})

@@ -113,6 +113,8 @@ func describe(code string) (int, string) {
 		return http.StatusMethodNotAllowed, "Method not allowed"
 	case codeUserExists:
 		return http.StatusConflict, "User exists"
+	case codeLastSuperuser:
+		return http.StatusConflict, "Last superuser"
 	case codePayloadTooLarge:
 		return http.StatusRequestEntityTooLarge, "Payload too large"
 	case codeUnsupportedMedia:
@@ -191,6 +193,9 @@ func (h *Handler) toProblem(r *http.Request, err error) *problem {
 		retryErr *retryError
 		mfaReq   *auth.MFARequiredError
 	)
+	if p, ok := lifecycleProblem(err); ok {
+		return p
+	}
 	switch {
 	case errors.As(err, &reqErr):
 		return reqErr.p

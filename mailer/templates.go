@@ -22,6 +22,8 @@ type Data struct {
 	Username          string
 	Code              string // the one-time code; empty for Welcome
 	ExpirationMinutes int    // how long the code is valid
+	// Notice describes what a notice_* mail reports; empty for the others.
+	Notice Notice
 }
 
 // Kind names one email of the flows.
@@ -34,7 +36,8 @@ const (
 	Welcome       Kind = "welcome"
 )
 
-var kinds = [...]Kind{Verification, PasswordReset, Welcome}
+var kinds = [...]Kind{Verification, PasswordReset, Welcome, EmailChange,
+	NoticeNewDevice, NoticePasswordChanged, NoticeEmailChanged, NoticeSignupAttempt, NoticeAccountChanged}
 
 // subjectTemplate is the block of a .txt file that gives the subject.
 const subjectTemplate = "subject"
@@ -51,7 +54,8 @@ var defaultTemplates embed.FS
 
 // sampleData is what LoadTemplatesFS executes every template with, so that a
 // template that cannot render fails at start, not at the first email.
-var sampleData = Data{AppName: "Example", Username: "sample-user", Code: "123456", ExpirationMinutes: 60}
+var sampleData = Data{AppName: "Example", Username: "sample-user", Code: "123456", ExpirationMinutes: 60,
+	Notice: Notice{Time: "2026-01-02 03:04 UTC", Device: "Firefox on Linux", IP: "192.0.2.1", NewEmail: "n***@example.com", Change: "Two-step verification was turned on."}}
 
 // Templates renders the emails of each [Kind]. Create it with
 // [LoadTemplates] or [LoadTemplatesFS]; it is then read-only and safe for concurrent use. The

@@ -17,9 +17,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
-var sample = mailer.Data{AppName: "Forge Auth", Username: "ada", Code: "042137", ExpirationMinutes: 60}
+var sample = mailer.Data{AppName: "Forge Auth", Username: "ada", Code: "042137", ExpirationMinutes: 60,
+	Notice: mailer.Notice{Time: "2026-01-02 03:04 UTC", Device: "Firefox on Linux", IP: "192.0.2.1", NewEmail: "a***@example.org", Change: "Two-step verification was turned on."}}
 
-var allKinds = []mailer.Kind{mailer.Verification, mailer.PasswordReset, mailer.Welcome}
+var allKinds = []mailer.Kind{mailer.Verification, mailer.PasswordReset, mailer.Welcome, mailer.EmailChange,
+	mailer.NoticeNewDevice, mailer.NoticePasswordChanged, mailer.NoticeEmailChanged, mailer.NoticeSignupAttempt, mailer.NoticeAccountChanged}
 
 func loadTemplates(tb testing.TB, dir string) *mailer.Templates {
 	tb.Helper()

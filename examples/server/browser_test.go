@@ -213,6 +213,7 @@ func TestBrowserFlow(t *testing.T) {
 		chromedp.Navigate(ts.URL+"/"),
 		waitState("signed-in"),
 		waitText("#me-username", "alice"),
+		chromedp.WaitVisible("#devices li", chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelectorAll("#devices li").length`, &devices),
 	))
 	assert.Equal(t, 1, devices)
@@ -323,6 +324,8 @@ fetch(%[1]q + "/web/api/v1/auth/logout", {method: "POST", credentials: "include"
 		chromedp.Reload(),
 		waitState("signed-in"),
 		waitText("#me-username", "carol"),
+		// The list loads after the sign-in state shows.
+		chromedp.WaitVisible("#devices li", chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelectorAll("#devices li").length`, &devices),
 	))
 	assert.Equal(t, 1, devices)

@@ -43,6 +43,11 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "user" {
+		code := userCommand(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	if err := run(ctx, os.Getenv, nil, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "forgeauth server:", err)
 		stop()

@@ -29,6 +29,11 @@ func (s *Store) CreateCode(ctx context.Context, c store.VerificationCode) error 
 		return err
 	}
 	defer s.mu.Unlock()
+	return s.createCodeLocked(c)
+}
+
+// createCodeLocked is CreateCode after the checks of its fields.
+func (s *Store) createCodeLocked(c store.VerificationCode) error {
 	if _, ok := s.users[c.UserID]; !ok {
 		return store.ErrNotFound
 	}

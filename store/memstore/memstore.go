@@ -63,6 +63,9 @@ type Store struct {
 	// factors holds the second factors by user ID (nil until the first).
 	factors    map[string]*factor
 	identities identityMaps
+	// newEmails holds the address each email-change code is bound to, by
+	// code ID (see admin.go).
+	newEmails map[string]string
 }
 
 type idSet = map[string]struct{}
@@ -76,6 +79,9 @@ var (
 	_ store.Cleaner    = (*Store)(nil)
 	_ store.Tickets    = (*Store)(nil)
 	_ store.Identities = (*Store)(nil)
+	_ store.Admin      = (*Store)(nil)
+
+	_ store.EmailChanges = (*Store)(nil)
 )
 
 // New returns an empty Store.
@@ -102,6 +108,7 @@ func (s *Store) init() {
 	s.tickets = map[ticketKey]store.Ticket{}
 	s.userTickets = map[string]map[ticketKey]struct{}{}
 	s.identities.init()
+	s.newEmails = map[string]string{}
 }
 
 // lock takes the write lock, after checking ctx, and readies a zero Store.

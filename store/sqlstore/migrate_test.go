@@ -151,8 +151,8 @@ func TestUpgradeFromVersion1(t *testing.T) {
 
 			require.NoError(t, s.Migrate(ctx))
 			require.NoError(t, s.Migrate(ctx), "again")
-			assert.Equal(t, sqlstore.KnownVersions(), versions(t, db))
-			assert.Equal(t, []int64{1, s.SchemaVersion()}, column64(t, db, `SELECT version FROM schema_migrations ORDER BY version`),
+			assert.Equal(t, sqlstore.Versions(), versions(t, db))
+			assert.Equal(t, []int64{1, latestVersion()}, column64(t, db, `SELECT version FROM schema_migrations ORDER BY version`),
 				"the old bookkeeping table now refuses an older release")
 
 			// Data intact, backfill per family.
@@ -213,7 +213,7 @@ func TestMigrateLeavesForeignSchemaMigrations(t *testing.T) {
 				require.NoError(t, err)
 
 				require.NoError(t, s.Migrate(ctx))
-				assert.Equal(t, sqlstore.KnownVersions(), versions(t, db))
+				assert.Equal(t, sqlstore.Versions(), versions(t, db))
 				assert.Equal(t, []int64{version}, column64(t, db, `SELECT version FROM schema_migrations`))
 				assert.Equal(t, 1, count(t, db, `SELECT COUNT(*) FROM schema_migrations WHERE NOT dirty`))
 				require.NoError(t, s.CreateUser(ctx, user("alice")), "the store's tables exist")
@@ -236,7 +236,7 @@ func TestMigrateDoesNotAdoptUnprovenTable(t *testing.T) {
 			_, err = db.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (1)`)
 			require.NoError(t, err)
 			require.NoError(t, s.Migrate(ctx))
-			assert.Equal(t, sqlstore.KnownVersions(), versions(t, db))
+			assert.Equal(t, sqlstore.Versions(), versions(t, db))
 			assert.Equal(t, []int64{1}, column64(t, db, `SELECT version FROM schema_migrations`))
 		})
 	}
@@ -273,7 +273,7 @@ func TestMigrateForeignTable(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, []string{"app user"}, column(t, db, `SELECT name FROM users`), "the application's table is untouched")
 			assert.Equal(t, 1, count(t, db, `SELECT COUNT(*) FROM fa_users`))
-			assert.Equal(t, len(sqlstore.KnownVersions()), count(t, db, `SELECT COUNT(*) FROM fa_forgeauth_schema_migrations`))
+			assert.Equal(t, len(sqlstore.Versions()), count(t, db, `SELECT COUNT(*) FROM fa_forgeauth_schema_migrations`))
 		})
 	}
 }
@@ -326,8 +326,8 @@ func TestTwoPrefixes(t *testing.T) {
 			require.NoError(t, sa.DeleteUser(ctx, alice.ID))
 			_, err = sb.UserByID(ctx, alice.ID)
 			require.NoError(t, err)
-			assert.Equal(t, sqlstore.KnownVersions(), column64(t, db, `SELECT version FROM a_forgeauth_schema_migrations ORDER BY version`))
-			assert.Equal(t, sqlstore.KnownVersions(), column64(t, db, `SELECT version FROM b_forgeauth_schema_migrations ORDER BY version`))
+			assert.Equal(t, sqlstore.Versions(), column64(t, db, `SELECT version FROM a_forgeauth_schema_migrations ORDER BY version`))
+			assert.Equal(t, sqlstore.Versions(), column64(t, db, `SELECT version FROM b_forgeauth_schema_migrations ORDER BY version`))
 			assert.False(t, tableExists(t, db, "users"), "no table without a prefix")
 			assert.False(t, tableExists(t, db, "forgeauth_schema_migrations"))
 		})

@@ -94,7 +94,8 @@ func validPrefix(p string) bool {
 }
 
 // Store is a [store.Store] on a database/sql database, PostgreSQL or SQLite.
-// It also implements [store.Tickets], [store.SecondFactors], [store.Pinger]
+// It also implements [store.Tickets], [store.SecondFactors],
+// [store.Identities], [store.Admin], [store.EmailChanges], [store.Pinger]
 // and [store.Cleaner].
 //
 // Create one with [New]; the zero value is not usable. A Store is safe for
@@ -123,6 +124,9 @@ var (
 	_ store.Tickets = (*Store)(nil)
 	_ store.Pinger  = (*Store)(nil)
 	_ store.Cleaner = (*Store)(nil)
+	_ store.Admin   = (*Store)(nil)
+
+	_ store.EmailChanges = (*Store)(nil)
 )
 
 // New returns a Store on db, which must have been opened with the driver of

@@ -453,7 +453,7 @@ func (s *Store) txErr(ctx context.Context, op string, err error) error {
 func isStoreSentinel(err error) bool {
 	switch err {
 	case store.ErrNotFound, store.ErrReused, store.ErrCodeMismatch, store.ErrStale,
-		store.ErrSessionEnded, store.ErrInvalidInput, store.ErrLastLoginMethod:
+		store.ErrSessionEnded, store.ErrInvalidInput, store.ErrLastLoginMethod, store.ErrLastSuperuser:
 		return true
 	}
 	_, ok := err.(*store.ConflictError)
