@@ -25,7 +25,7 @@
 #   TOKEN_CACHE=0                   forgeauth's verified-token cache: 0 default size, -1 off
 #   PROFILE=1                       after the rounds, one more A run per workload with a CPU profile saved in bench/out/
 #   SKIP_LOGIN=1                    skip the login load
-#   LOGIN_DURATION=10s              how long each login run lasts
+#   LOGIN_DURATION=5s               how long each login run lasts
 #   BENCH_TIMEOUT=300               seconds for the whole script
 set -euo pipefail
 
@@ -41,7 +41,7 @@ CONNS=${CONNS:-32}
 MODE=${MODE:-basic}
 ROUTE=${ROUTE:-app}
 TOKEN_CACHE=${TOKEN_CACHE:-0}
-LOGIN_DURATION=${LOGIN_DURATION:-10s}
+LOGIN_DURATION=${LOGIN_DURATION:-5s}
 PORT_A=18081 PORT_B=18082 PORT_C=18083 PORT_D=18084 PORT_PPROF=18090
 HOST=127.0.0.1
 ME=/api/v1/users/me
