@@ -10,8 +10,9 @@
 #
 # Each server is pinned to CPU 0 and wrk to CPU 1. ROUNDS rounds, each
 # running both workloads against all four servers, the server order turning
-# by one each round, DURATION per run; prints every run's req/s, the
-# medians, the ratios and the targets, then runs cmd/loginload with 200
+# by one each round, DURATION per run; prints every run's req/s and the
+# requests each server served per second of its own CPU time (from
+# /proc/PID/stat), the medians, the ratios and the targets, then runs cmd/loginload with 200
 # clients (retrying at once, then honouring Retry-After), with GOMAXPROCS
 # clients and with one. Everything listens on 127.0.0.1 only, the servers
 # are stopped by PID on exit, and the whole run is bounded by `timeout`.
@@ -117,6 +118,7 @@ taskset -c 0 "$BIN/golangjwt" -port "$PORT_D" >"$WORK/d.out" 2>&1 &
 PIDS+=($!)
 wait_listening "$WORK/d.out" "${PIDS[-1]}"
 TOKEN=$(cat "$WORK/token")
+declare -A SPID=([A]=${PIDS[0]} [B]=${PIDS[1]} [C]=${PIDS[2]} [D]=${PIDS[3]})
 export TOKENS_FILE=$WORK/tokens
 (($(wc -l <"$TOKENS_FILE") == TOKENS)) || die "forgeauth wrote $(wc -l <"$TOKENS_FILE") tokens, not $TOKENS"
 
@@ -137,13 +139,21 @@ for s in A C D; do
 	[[ $code == 401 ]] || die "${NAME[$s]} answered $code without a token"
 done
 
+# cpu_ticks PID: the user and system CPU time the process has used, in
+# clock ticks.
+cpu_ticks() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
+
 # run_wrk S W TAG: one wrk run of workload W against server S; prints its
-# req/s.
+# req/s and the requests it served per second of its own CPU time. The
+# second figure does not depend on how much of CPU 0 the machine's other
+# load left to the server, so it is the steadier one on a busy machine.
 run_wrk() {
-	local s=$1 w=$2 f="$WORK/wrk.$1.$2.$3"
+	local s=$1 w=$2 f="$WORK/wrk.$1.$2.$3" t0 t1
 	local args=(-H "Authorization: Bearer $TOKEN")
 	[[ $w == cold ]] && args=(-s "$BENCH/tokens.lua")
+	t0=$(cpu_ticks "${SPID[$s]}")
 	taskset -c 1 wrk -t1 -c"$CONNS" -d"$DURATION" "${args[@]}" "http://$HOST:${PORT[$s]}$ME" >"$f"
+	t1=$(cpu_ticks "${SPID[$s]}")
 	if grep -q 'Non-2xx or 3xx responses' "$f"; then
 		cat "$f" >&2
 		die "${NAME[$s]} gave non-2xx answers ($w)"
@@ -151,7 +161,10 @@ run_wrk() {
 	if grep -q 'Socket errors' "$f"; then
 		echo "run.sh: ${NAME[$s]} $w round $3: $(grep 'Socket errors' "$f")" >&2
 	fi
-	awk '/^Requests\/sec:/ {print $2}' "$f"
+	awk -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '
+		/ requests in / {n = $1}
+		/^Requests\/sec:/ {rps = $2}
+		END {printf "%s %.0f\n", rps, (ticks > 0 ? n * hz / ticks : 0)}' "$f"
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
@@ -159,48 +172,57 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
 echo "== $ROUNDS rounds x (hot, cold) x 4 servers: wrk -t1 -c$CONNS -d$DURATION (pinned to CPU 1), mode $MODE, route $ROUTE, token cache $TOKEN_CACHE, $TOKENS cold tokens"
-declare -A RPS=() RATIOS=()
-printf '%-6s %-5s %11s %11s %11s %11s %7s %7s %7s   %s\n' round load forgeauth bare jwtauth golang-jwt A/B A/C A/D loadavg
+declare -A RPS=() RATIOS=() CPS=() CRATIOS=()
+printf '%-6s %-5s %11s %11s %11s %11s %7s %7s %7s   %s\n' round load forgeauth bare jwtauth golang-jwt A/B A/C A/D "loadavg; then requests per CPU-second of each server and their ratios"
 for ((r = 1; r <= ROUNDS; r++)); do
 	# The server order turns by one each round, so that no server always
 	# follows the same one.
 	order=("${SERVERS[@]:$(((r - 1) % 4))}" "${SERVERS[@]:0:$(((r - 1) % 4))}")
 	for w in hot cold; do
-		declare -A v=()
+		declare -A v=() c=()
 		for s in "${order[@]}"; do
-			v[$s]=$(run_wrk "$s" "$w" "$r")
+			read -r v[$s] c[$s] < <(run_wrk "$s" "$w" "$r")
 			RPS[$w$s]+="${v[$s]} "
+			CPS[$w$s]+="${c[$s]} "
 		done
 		for p in B C D; do
 			RATIOS[$w$p]+="$(ratio "${v[A]}" "${v[$p]}") "
+			CRATIOS[$w$p]+="$(ratio "${c[A]}" "${c[$p]}") "
 		done
 		printf '%-6s %-5s %11s %11s %11s %11s %7s %7s %7s   %s\n' "$r" "$w" "${v[A]}" "${v[B]}" "${v[C]}" "${v[D]}" \
 			"$(ratio "${v[A]}" "${v[B]}")" "$(ratio "${v[A]}" "${v[C]}")" "$(ratio "${v[A]}" "${v[D]}")" "$(cut -d' ' -f1-3 /proc/loadavg)"
-		unset v
+		printf '%-6s %-5s %11s %11s %11s %11s %7s %7s %7s\n' "" "/cpu-s" "${c[A]}" "${c[B]}" "${c[C]}" "${c[D]}" \
+			"$(ratio "${c[A]}" "${c[B]}")" "$(ratio "${c[A]}" "${c[C]}")" "$(ratio "${c[A]}" "${c[D]}")"
+		unset v c
 	done
 done
 
 # The targets are judged on the ratio of the medians; the median of the
 # per-round ratios (neighbouring runs share the machine's other load) is
 # printed beside it as a check on the noise.
-declare -A MED=()
+declare -A MED=() CMED=()
 for w in hot cold; do
 	for s in "${SERVERS[@]}"; do
 		# shellcheck disable=SC2086 # word splitting of the lists is wanted
-		MED[$w$s]=$(median ${RPS[$w$s]})
+		MED[$w$s]=$(median ${RPS[$w$s]}) CMED[$w$s]=$(median ${CPS[$w$s]})
 	done
 	printf '%-6s %-5s %11s %11s %11s %11s\n' median "$w" "${MED[${w}A]}" "${MED[${w}B]}" "${MED[${w}C]}" "${MED[${w}D]}"
+	printf '%-6s %-5s %11s %11s %11s %11s\n' median "/cpu-s" "${CMED[${w}A]}" "${CMED[${w}B]}" "${CMED[${w}C]}" "${CMED[${w}D]}"
 done
-# verdict W P TARGET LABEL
+# verdict W P TARGET LABEL: the ratio of A to P in workload W, in req/s
+# (judged) and in requests per CPU-second (the steadier check).
 verdict() {
 	local w=$1 p=$2 target=$3 label=$4
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086 # word splitting of the lists is wanted
 	awk -v a="${MED[${w}A]}" -v b="${MED[$w$p]}" -v rr="$(median ${RATIOS[$w$p]})" -v t="$target" -v l="$label" -v w="$w" \
-		-v range="$(printf '%s\n' ${RATIOS[$w$p]} | sort -g | sed -n '1p;$p' | paste -sd' ')" 'BEGIN {
+		-v range="$(printf '%s\n' ${RATIOS[$w$p]} | sort -g | sed -n '1p;$p' | paste -sd' ')" \
+		-v ca="${CMED[${w}A]}" -v cb="${CMED[$w$p]}" -v crr="$(median ${CRATIOS[$w$p]})" \
+		-v crange="$(printf '%s\n' ${CRATIOS[$w$p]} | sort -g | sed -n '1p;$p' | paste -sd' ')" 'BEGIN {
 		r = a / b
 		split(range, m, " ")
-		printf "%-5s %-24s %.3f   (per round: median %.3f, range %s to %s)   ", w, l, r, rr, m[1], m[2]
-		if (t == "") { print "" } else { printf "target >= %s: %s\n", t, (r >= t ? "met" : "MISSED") }
+		split(crange, cm, " ")
+		printf "%-5s %-30s req/s %.3f (per round: median %.3f, %s to %s); per CPU-s %.3f (per round: median %.3f, %s to %s)", w, l, r, rr, m[1], m[2], ca / cb, crr, cm[1], cm[2]
+		if (t == "") { print "" } else { printf "   target >= %s: %s\n", t, (r >= t ? "met" : "MISSED") }
 	}'
 }
 verdict hot B 0.80 "A/B (forgeauth / bare)"
@@ -216,7 +238,7 @@ if [[ -n "${PROFILE:-}" ]]; then
 		secs=$((${DURATION%s} - 1))
 		curl -s -o "$OUT/forgeauth-$w-cpu.pprof" "http://$HOST:$PORT_PPROF/debug/pprof/profile?seconds=$((secs > 0 ? secs : 1))" &
 		prof=$!
-		v=$(run_wrk A "$w" profile)
+		read -r v _ < <(run_wrk A "$w" profile)
 		wait "$prof"
 		echo "forgeauth $w (profiled): $v req/s; profile in bench/out/forgeauth-$w-cpu.pprof"
 		go tool pprof -top -cum -nodecount=25 "$BIN/forgeauth" "$OUT/forgeauth-$w-cpu.pprof" 2>/dev/null | sed -n '6,32p'
