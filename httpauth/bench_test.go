@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/forgeauth/forgeauth/auth"
 	"github.com/forgeauth/forgeauth/httpauth"
 )
 
@@ -31,6 +32,35 @@ func benchMiddleware(b *testing.B, mw func(*fixture) func(http.Handler) http.Han
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+// BenchmarkRequireUserManyTokens sends 256 distinct access tokens (each
+// of its own session) round robin through RequireUser with a cache of 64,
+// so that every request pays the full token check and the session look-up:
+// the cold path.
+func BenchmarkRequireUserManyTokens(b *testing.B) {
+	f := newFixture(b, fixtureOpts{
+		noCheck: true,
+		opts:    httpauth.Options{DisableIPLimit: true},
+		mutate:  func(c *auth.Config) { c.TokenCacheSize = 64; c.LoginMaxFailures = -1 },
+	})
+	f.verifiedUser(b, "bench")
+	reqs := make([]*http.Request, 256)
+	for i := range reqs {
+		reqs[i] = httptest.NewRequest("GET", "/", nil)
+		reqs[i].Header.Set("Authorization", "Bearer "+f.login(b, "bench").AccessToken)
+	}
+	h := f.h.RequireUser(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, reqs[i%len(reqs)])
+		i++
 		if w.Code != http.StatusOK {
 			b.Fatal(w.Code)
 		}

@@ -120,6 +120,7 @@ type Manager struct {
 	now        func() time.Time
 	rand       io.Reader
 	check      checker
+	quick      *quickHMAC // nil for the asymmetric algorithms
 	jwks       []byte
 }
 
@@ -175,6 +176,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m.method = jwt.GetSigningMethod(m.alg)
 	m.check = r.checker([]string{m.alg}, m.key)
+	if secret, ok := m.hmacKey.([]byte); ok {
+		m.quick = newQuickHMAC(m.method, secret, r)
+	}
 	return m, nil
 }
 

@@ -10,8 +10,10 @@
 //	JWT_SECRET_KEY=... forgeauth -port 8081 -mode basic -token-file /tmp/token
 //	JWT_SECRET_KEY=... forgeauth -port 0 -ip-limit=false   # for cmd/loginload
 //
-// With -pprof-port PORT it also serves net/http/pprof on 127.0.0.1:PORT, and
-// -token-cache sets auth.Config.TokenCacheSize (-1 turns the cache off).
+// With -pprof-port PORT it also serves net/http/pprof on 127.0.0.1:PORT,
+// -token-cache sets auth.Config.TokenCacheSize (-1 turns the cache off), and
+// -tokens N -tokens-file FILE writes N distinct access tokens of the bench
+// user to FILE, one a line, for a load of many tokens.
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/forgeauth/forgeauth/auth"
@@ -42,6 +45,8 @@ func main() {
 	flag.BoolVar(&o.ipLimit, "ip-limit", true, "keep httpauth's per-IP limit (60/min) on the auth endpoints")
 	flag.IntVar(&o.pprofPort, "pprof-port", 0, "serve net/http/pprof on 127.0.0.1:PORT (0: off)")
 	flag.IntVar(&o.tokenCache, "token-cache", 0, "auth.Config.TokenCacheSize: 0 the library default, -1 off")
+	flag.IntVar(&o.tokens, "tokens", 0, "write this many distinct access tokens of the bench user to -tokens-file")
+	flag.StringVar(&o.tokensFile, "tokens-file", "", "where -tokens go, one a line (mode 0600)")
 	flag.Parse()
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// As examples/server does: one Argon2id block per CPU plus 64 MiB,
@@ -63,6 +68,8 @@ type options struct {
 	ipLimit    bool
 	pprofPort  int
 	tokenCache int
+	tokens     int
+	tokensFile string
 }
 
 func run(o options) error {
@@ -102,6 +109,18 @@ func run(o options) error {
 		}
 	} else {
 		fmt.Printf("token %s\n", fa.Token)
+	}
+	if o.tokens > 0 {
+		if o.tokensFile == "" {
+			return errors.New("-tokens needs -tokens-file")
+		}
+		toks, err := fa.Tokens(o.tokens)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.tokensFile, []byte(strings.Join(toks, "\n")+"\n"), 0o600); err != nil {
+			return err
+		}
 	}
 	if o.pprofPort != 0 {
 		go servePprof(o.pprofPort)

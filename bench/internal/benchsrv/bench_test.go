@@ -12,10 +12,13 @@ import (
 )
 
 // BenchmarkRoundTrip measures one GET /api/v1/users/me through each
-// server's handler, in process (no network), with the token forgeauth
-// issued. It is the CPU profile's subject:
+// server's handler, in process (no network): "hot" sends the one token
+// forgeauth issued at login, again and again, and "cold" sends 20,000
+// distinct tokens round robin, twice as many as forgeauth's verified-token
+// cache holds, so that every request pays the full token check. It is the
+// CPU profile's subject:
 //
-//	go test -run '^$' -bench RoundTrip/forgeauth -cpuprofile cpu.out ./internal/benchsrv
+//	go test -run '^$' -bench RoundTrip/cold/forgeauth -cpuprofile cpu.out ./internal/benchsrv
 func BenchmarkRoundTrip(b *testing.B) {
 	st := settings(b)
 	fa := newForgeauth(b, benchsrv.ForgeauthConfig{Settings: st, Mode: auth.ModeBasic})
@@ -25,23 +28,50 @@ func BenchmarkRoundTrip(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	gj, err := benchsrv.NewGolangJWT(st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The servers share the secret; each forgeauth server needs tokens of
+	// its own user.
+	many := func(fa *benchsrv.Forgeauth) []string {
+		toks, err := fa.Tokens(20_000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return toks
+	}
+	faMany := many(fa)
 	cases := []struct {
-		name  string
-		h     http.Handler
-		token string
+		name string
+		h    http.Handler
+		toks []string
 	}{
-		{"forgeauth", fa.Handler, fa.Token},
-		{"forgeauth-nocache", nocache.Handler, nocache.Token},
-		{"forgeauth-builtin", builtin.Handler, builtin.Token},
-		{"bare", benchsrv.NewBare(), fa.Token},
-		{"jwtauth", ja, fa.Token},
+		{"hot/forgeauth", fa.Handler, []string{fa.Token}},
+		{"hot/forgeauth-nocache", nocache.Handler, []string{nocache.Token}},
+		{"hot/forgeauth-builtin", builtin.Handler, []string{builtin.Token}},
+		{"hot/bare", benchsrv.NewBare(), []string{fa.Token}},
+		{"hot/jwtauth", ja, []string{fa.Token}},
+		{"hot/golang-jwt", gj, []string{fa.Token}},
+		{"cold/forgeauth", fa.Handler, faMany},
+		{"cold/forgeauth-builtin", builtin.Handler, many(builtin)},
+		{"cold/bare", benchsrv.NewBare(), faMany},
+		{"cold/jwtauth", ja, faMany},
+		{"cold/golang-jwt", gj, faMany},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
+			// One header value per token, made before the timer starts.
+			hdrs := make([][]string, len(c.toks))
+			for i, tok := range c.toks {
+				hdrs[i] = []string{"Bearer " + tok}
+			}
 			req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, benchsrv.MePath, nil)
-			req.Header.Set("Authorization", "Bearer "+c.token)
 			b.ReportAllocs()
+			i := 0
 			for b.Loop() {
+				req.Header["Authorization"] = hdrs[i%len(hdrs)]
+				i++
 				w := newDiscardWriter()
 				c.h.ServeHTTP(w, req)
 				if w.status != http.StatusOK {

@@ -60,6 +60,10 @@ func TestServersAnswerTheSameUserJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	gj, err := benchsrv.NewGolangJWT(st)
+	if err != nil {
+		t.Fatal(err)
+	}
 	bare := get(t, benchsrv.NewBare(), "")
 	if bare.Code != http.StatusOK {
 		t.Fatalf("bare: status %d", bare.Code)
@@ -80,6 +84,8 @@ func TestServersAnswerTheSameUserJSON(t *testing.T) {
 		{"forgeauth builtin", builtin.Handler, builtin.Token},
 		{"jwtauth", ja, basic.Token},
 		{"jwtauth, complete-mode token", ja, complete.Token},
+		{"golang-jwt", gj, basic.Token},
+		{"golang-jwt, complete-mode token", gj, complete.Token},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,6 +128,35 @@ func TestForgeauthTokenIsTheUsers(t *testing.T) {
 	}
 }
 
+func TestTokensAreDistinctAndGood(t *testing.T) {
+	st := settings(t)
+	fa := newForgeauth(t, benchsrv.ForgeauthConfig{Settings: st, Mode: auth.ModeBasic, TokenCacheSize: -1})
+	ja, err := benchsrv.NewJWTAuth(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gj, err := benchsrv.NewGolangJWT(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, err := fa.Tokens(50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{fa.Token: true}
+	for _, tok := range toks {
+		if seen[tok] {
+			t.Fatal("a token repeats")
+		}
+		seen[tok] = true
+		for _, h := range []http.Handler{fa.Handler, ja, gj} {
+			if w := get(t, h, tok); w.Code != http.StatusOK {
+				t.Fatalf("status %d, body %s", w.Code, w.Body)
+			}
+		}
+	}
+}
+
 // issue makes a token with a manager configured by cfg (secret and clock
 // defaulted) for the bench user.
 func issue(tb testing.TB, cfg token.Config, refresh bool, username string) string {
@@ -159,6 +194,10 @@ func TestBadTokensAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	gj, err := benchsrv.NewGolangJWT(st)
+	if err != nil {
+		t.Fatal(err)
+	}
 	past := func() time.Time { return time.Now().Add(-2 * time.Hour) }
 	tests := []struct {
 		name string
@@ -173,11 +212,13 @@ func TestBadTokensAreRefused(t *testing.T) {
 		{"expired", issue(t, token.Config{Now: past}, false, benchsrv.Username)},
 		{"refresh token", issue(t, token.Config{}, true, benchsrv.Username)},
 		{"unknown user", issue(t, token.Config{}, false, "nobody")},
+		{"other algorithm", issue(t, token.Config{Algorithm: "HS384", Secret: bytes.Repeat(st.Secret, 2)}, false, benchsrv.Username)},
+		{"not bearer", "Basic " + fa.Token},
 	}
 	servers := []struct {
 		name string
 		h    http.Handler
-	}{{"forgeauth", fa.Handler}, {"jwtauth", ja}}
+	}{{"forgeauth", fa.Handler}, {"jwtauth", ja}, {"golang-jwt", gj}}
 	for _, srv := range servers {
 		for _, tt := range tests {
 			t.Run(srv.name+"/"+tt.name, func(t *testing.T) {
@@ -257,6 +298,11 @@ func TestConstructorErrors(t *testing.T) {
 	})
 	t.Run("jwtauth weak secret", func(t *testing.T) {
 		if _, err := benchsrv.NewJWTAuth(benchsrv.Settings{}); !errors.Is(err, benchsrv.ErrWeakSecret) {
+			t.Fatalf("err = %v, want ErrWeakSecret", err)
+		}
+	})
+	t.Run("golang-jwt weak secret", func(t *testing.T) {
+		if _, err := benchsrv.NewGolangJWT(benchsrv.Settings{}); !errors.Is(err, benchsrv.ErrWeakSecret) {
 			t.Fatalf("err = %v, want ErrWeakSecret", err)
 		}
 	})

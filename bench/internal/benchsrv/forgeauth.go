@@ -88,6 +88,8 @@ type Forgeauth struct {
 	// manager through a login, valid for the access-token lifetime
 	// (30 minutes).
 	Token string
+
+	minter *token.Manager // same keys and claims as Service's
 }
 
 // NewForgeauth builds the forgeauth server on a fresh in-memory store,
@@ -150,7 +152,34 @@ func NewForgeauth(ctx context.Context, cfg ForgeauthConfig) (*Forgeauth, error) 
 	if err != nil {
 		return nil, fmt.Errorf("benchsrv: logging in the bench user: %w", err)
 	}
-	return &Forgeauth{Handler: mux, Service: svc, User: t.User, Token: t.AccessToken}, nil
+	minter, err := token.New(acfg.Token)
+	if err != nil {
+		return nil, fmt.Errorf("benchsrv: %w", err)
+	}
+	return &Forgeauth{Handler: mux, Service: svc, User: t.User, Token: t.AccessToken, minter: minter}, nil
+}
+
+// Tokens returns n distinct access tokens of the bench account, each good
+// for Handler (and for the jwtauth and golang-jwt servers with the same
+// Settings) for the access-token lifetime: the same claims as [Forgeauth.Token]
+// but each with its own jti. Sent round robin, more of them than the
+// verified-token cache holds make every request pay the full token check.
+// It returns the error of verifying Token or of issuing one.
+func (fa *Forgeauth) Tokens(n int) ([]string, error) {
+	c, err := fa.Service.VerifyAccessToken(fa.Token)
+	if err != nil {
+		return nil, fmt.Errorf("benchsrv: %w", err)
+	}
+	id := token.Identity{UserID: c.UserID, Username: c.Subject, SessionID: c.SessionID, AuthTime: c.AuthTime, Superuser: c.Superuser}
+	toks := make([]string, n)
+	for i := range toks {
+		is, err := fa.minter.IssueAccess(id)
+		if err != nil {
+			return nil, fmt.Errorf("benchsrv: %w", err)
+		}
+		toks[i] = is.Token
+	}
+	return toks, nil
 }
 
 // me is the application handler behind RequireUser.
