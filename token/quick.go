@@ -151,11 +151,15 @@ const (
 	seenNotBefore
 	seenIssuedAt
 	seenID
+	seenAMR
 )
 
-// maxQuickAudience bounds the audiences the quick path reads; more go to
-// the library path.
-const maxQuickAudience = 4
+// maxQuickAudience and maxQuickAMR bound the audiences and methods the
+// quick path reads; more go to the library path.
+const (
+	maxQuickAudience = 4
+	maxQuickAMR      = 4
+)
 
 // flatClaims is a payload read by the quick path.
 type flatClaims struct {
@@ -163,6 +167,8 @@ type flatClaims struct {
 	typ, userID, sid, iss, sub, jti string
 	aud                             [maxQuickAudience]string
 	nAud                            int
+	amr                             [maxQuickAMR]string
+	nAMR                            int
 	exp, iat, nbf, authTime         int64
 	superuser                       bool
 
@@ -234,6 +240,9 @@ func (w *flatClaims) member(name string) bool {
 	case "aud":
 		bit = seenAudience
 		ok = w.audience()
+	case "amr":
+		bit = seenAMR
+		ok = w.methods()
 	default:
 		// ext, an unknown member, or a known one spelled in another case
 		// (which encoding/json would still match): the library decides.
@@ -355,6 +364,31 @@ func (w *flatClaims) audience() bool {
 	}
 }
 
+// methods reads a non-empty array of at most maxQuickAMR strings (an
+// empty one, which this package never writes, goes to the library path).
+func (w *flatClaims) methods() bool {
+	if !w.skipByte('[') {
+		return false
+	}
+	for w.nAMR = 0; ; {
+		if w.nAMR == maxQuickAMR {
+			return false
+		}
+		s, ok := w.str()
+		if !ok {
+			return false
+		}
+		w.amr[w.nAMR] = s
+		w.nAMR++
+		if w.skipByte(']') {
+			return true
+		}
+		if !w.skipByte(',') {
+			return false
+		}
+	}
+}
+
 // valid applies every check of the library path (the parser's options and
 // wireClaims.Validate) and reports whether all pass.
 func (w *flatClaims) valid(r rules, want Type) bool {
@@ -408,6 +442,9 @@ func (w *flatClaims) claims() Claims {
 	}
 	if w.seen&seenAuthTime != 0 {
 		c.AuthTime = time.Unix(w.authTime, 0).UTC()
+	}
+	if w.seen&seenAMR != 0 {
+		c.AMR = append([]string(nil), w.amr[:w.nAMR]...)
 	}
 	return c
 }

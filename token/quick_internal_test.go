@@ -97,6 +97,9 @@ func TestQuickTakesIssuedTokens(t *testing.T) {
 				{UserID: "u-1", Username: "alice"},
 				{UserID: "u-1", Username: "alice", SessionID: "s-1", AuthTime: quickNow.Add(-time.Hour), Superuser: true},
 				{UserID: "u-ü", Username: "zoë ☃", SessionID: "s-1"},
+				// Every session's tokens carry amr since the second factor.
+				{UserID: "u-1", Username: "alice", SessionID: "s-1", AMR: []string{"pwd"}},
+				{UserID: "u-1", Username: "alice", SessionID: "s-1", AMR: []string{"pwd", "otp", "mfa"}},
 			}
 			for _, id := range ids {
 				a, err := m.IssueAccess(id)
