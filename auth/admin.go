@@ -29,9 +29,9 @@ type UserPage struct {
 type UserDetails struct {
 	User       store.User // without the password hash
 	Sessions   int        // active sessions (refresh-token families)
-	MFA        bool       // a second factor is on
-	Passkeys   int
-	Identities int // linked provider accounts
+	MFA        bool       // a confirmed second factor (TOTP) is on
+	Passkeys   int        // always 0 until passkeys land
+	Identities int        // linked provider accounts
 }
 
 // adminOf checks that the identity is an active superuser (as loaded by
@@ -138,7 +138,25 @@ func (s *Service) GetUser(ctx context.Context, admin Identity, userID string) (U
 	if err != nil {
 		return UserDetails{}, storeErr("list sessions", err)
 	}
-	return UserDetails{User: public(u), Sessions: len(sessions)}, nil
+	d := UserDetails{User: public(u), Sessions: len(sessions)}
+	// What the store keeps of the other features, where it keeps them.
+	if f, ok := s.store.(store.SecondFactors); ok {
+		sf, err := f.SecondFactor(ctx, u.ID)
+		switch {
+		case err == nil:
+			d.MFA = sf.Confirmed
+		case !errors.Is(err, store.ErrNotFound):
+			return UserDetails{}, storeErr("read second factor", err)
+		}
+	}
+	if ids, ok := s.store.(store.Identities); ok {
+		linked, err := ids.Identities(ctx, u.ID)
+		if err != nil {
+			return UserDetails{}, storeErr("list identities", err)
+		}
+		d.Identities = len(linked)
+	}
+	return d, nil
 }
 
 // UpdateUser sets the flags up names on a user and returns the user.
