@@ -40,7 +40,7 @@
 //	                            that may call the cookie API with credentials
 //	OAUTH_PROVIDERS, PUBLIC_URL, OAUTH_<NAME>_*
 //	                            sign-in with other providers, read by
-//	                            [github.com/forgeauth/forgeauth/auth.OAuthConfigFromEnv];
+//	                            auth.OAuthConfigFromEnv;
 //	                            the page shows a "Continue with ..." button each
 //	OAUTH_REDIRECT_URIS         the exact URLs a provider flow may return to;
 //	                            default, when the page is served: PUBLIC_URL + "/",
