@@ -238,6 +238,11 @@ func TestBrowserFlow(t *testing.T) {
 		waitText("#status", "Signed out"),
 	))
 	s.take(t, tab, "signed-out")
+	// No provider is configured: the page shows no provider section.
+	var noProviders bool
+	require.NoError(t, chromedp.Run(tab, chromedp.Evaluate(
+		`document.getElementById("providers-section").hidden && document.querySelectorAll("#providers button").length === 0`, &noProviders)))
+	assert.True(t, noProviders, "no provider section without providers")
 	require.NoError(t, chromedp.Run(tab2,
 		chromedp.Click("#devices-reload", chromedp.ByID),
 		waitState("signed-out"),

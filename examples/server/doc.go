@@ -38,6 +38,13 @@
 //	                            API; false leaves both out
 //	AUTH_TRUSTED_ORIGINS        comma-separated origins (scheme://host[:port])
 //	                            that may call the cookie API with credentials
+//	OAUTH_PROVIDERS, PUBLIC_URL, OAUTH_<NAME>_*
+//	                            sign-in with other providers, read by
+//	                            auth.OAuthConfigFromEnv;
+//	                            the page shows a "Continue with ..." button each
+//	OAUTH_REDIRECT_URIS         the exact URLs a provider flow may return to;
+//	                            default, when the page is served: PUBLIC_URL + "/",
+//	                            the page and nothing else
 //
 // The page's refresh cookie is Secure: browsers keep it over plain HTTP only
 // at http://localhost and http://127.0.0.1, and the server warns at start

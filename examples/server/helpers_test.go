@@ -93,8 +93,21 @@ type testServer struct {
 // The server stops at the end of the test, if the test has not stopped it.
 func startServer(tb testing.TB, env func(string) string) *testServer {
 	tb.Helper()
+	return startServerOn(tb, listenLoopback(tb), env)
+}
+
+// listenLoopback listens on 127.0.0.1:0, for a test that needs the
+// server's URL in its environment (PUBLIC_URL) before it starts.
+func listenLoopback(tb testing.TB) net.Listener {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(tb, err)
+	return ln
+}
+
+// startServerOn runs the server with the environment env on ln.
+func startServerOn(tb testing.TB, ln net.Listener, env func(string) string) *testServer {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{
 		URL:    "http://" + ln.Addr().String(),

@@ -196,7 +196,11 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 	}
 	closers = append(closers, closeDB)
 	cfg.Store = st
-	if cfg.OAuth, err = providersFromEnv(ctx, getenv, opts.Prefix, logger); err != nil {
+	page, err := pageEnabled(getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.OAuth, err = providersFromEnv(ctx, getenv, opts.Prefix, page, logger); err != nil {
 		return err
 	}
 

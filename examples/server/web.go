@@ -35,14 +35,8 @@ const pagePolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img
 // bearer handler (proxies, the per-IP limiter, the logger), shared. It
 // returns an *auth.EnvError for a bad value.
 func newWeb(svc *auth.Service, opts httpauth.Options, getenv func(string) string, logger *slog.Logger) (func(*http.ServeMux), error) {
-	if v := strings.TrimSpace(getenv("AUTH_COOKIES")); v != "" {
-		on, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, &auth.EnvError{Name: "AUTH_COOKIES", Reason: "want true or false"}
-		}
-		if !on {
-			return nil, nil
-		}
+	if on, err := pageEnabled(getenv); !on || err != nil {
+		return nil, err
 	}
 	opts.Prefix = webPrefix
 	opts.Cookies = &httpauth.CookieOptions{}
@@ -70,6 +64,20 @@ func newWeb(svc *auth.Service, opts httpauth.Options, getenv func(string) string
 		mux.Handle("GET /{$}", page)
 		mux.Handle("GET /assets/", page)
 	}, nil
+}
+
+// pageEnabled reads AUTH_COOKIES: true (the default) serves the page and
+// its cookie API. It returns an *auth.EnvError for a bad value.
+func pageEnabled(getenv func(string) string) (bool, error) {
+	v := strings.TrimSpace(getenv("AUTH_COOKIES"))
+	if v == "" {
+		return true, nil
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, &auth.EnvError{Name: "AUTH_COOKIES", Reason: "want true or false"}
+	}
+	return on, nil
 }
 
 // withPageHeaders adds the page's security headers.

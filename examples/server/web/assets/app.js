@@ -277,6 +277,85 @@
     on("devices-reload", "click", loadDevices);
   }
 
+  // Provider sign-in. A button leaves for the server's authorize endpoint,
+  // which sends the browser to the provider; the provider's answer comes
+  // back to this page as #code=... (exchanged for tokens) or #error=...
+  const providerNames = { github: "GitHub", gitlab: "GitLab" };
+
+  function providerLabel(name) {
+    if (providerNames[name]) return providerNames[name];
+    return name.split(/[-_]/).filter(Boolean)
+      .map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(" ");
+  }
+
+  // The messages of the #error= codes of a provider flow.
+  const providerErrors = {
+    account_exists: "An account already uses this email: sign in with your password and link the provider from your account.",
+    provider_unavailable: "The provider did not answer in time. Please try again in a moment.",
+    access_denied: "Sign-in was cancelled at the provider.",
+    provider_error: "The provider reported an error. Please try again.",
+    invalid_state: "That sign-in expired or was started in another browser. Please try again.",
+    invalid_id_token: "The provider's answer could not be verified. Please try again.",
+    email_missing: "The provider did not share a verified email address, which an account here needs.",
+    identity_in_use: "That provider account is already linked to another user.",
+    inactive_user: "This account is disabled.",
+    email_not_verified: "Verify your email address before signing in.",
+    server_error: "Something went wrong on our side. Please try again.",
+  };
+
+  async function loadProviders() {
+    const section = $("providers-section");
+    if (section.hidden) return;
+    const res = await call("GET", "/auth/oauth/providers", undefined, false);
+    const names = res.ok && res.body && Array.isArray(res.body.providers) ? res.body.providers : [];
+    const list = $("providers");
+    list.replaceChildren();
+    for (const name of names) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.dataset.provider = name;
+      button.textContent = "Continue with " + providerLabel(name);
+      button.addEventListener("click", () => {
+        button.disabled = true;
+        say("Taking you to " + providerLabel(name) + "...");
+        // The page itself is where the flow returns: the server allows
+        // exactly this URL.
+        location.assign(API + "/auth/oauth/" + encodeURIComponent(name) + "/authorize?redirect_uri=" +
+          encodeURIComponent(location.origin + "/"));
+      });
+      list.append(button);
+    }
+    section.hidden = names.length === 0;
+  }
+
+  // providerReturn handles a page load that ends a provider flow: it takes
+  // the fragment out of the address bar (the code works once, and must not
+  // stay in history or bookmarks), then exchanges the code. It reports
+  // whether someone is signed in now.
+  async function providerReturn() {
+    const hash = new URLSearchParams(location.hash.slice(1));
+    const code = hash.get("code");
+    const error = hash.get("error");
+    const linked = hash.get("linked");
+    if (code === null && error === null && linked === null) return false;
+    history.replaceState(null, "", location.pathname + location.search);
+    if (error !== null) {
+      fail({ detail: providerErrors[error] || "Sign-in with the provider failed (" + error + ")." });
+      return false;
+    }
+    if (code === null) return false;
+    const res = await call("POST", "/auth/oauth/exchange", { code }, false);
+    if (!res.ok) {
+      fail(res.body || {});
+      return false;
+    }
+    access = res.body.access_token;
+    scheduleRenewal(res.body.expires_in);
+    say("Signed in.");
+    return true;
+  }
+
   // features hides every section whose path the server does not serve.
   async function features() {
     let paths = {};
@@ -296,7 +375,8 @@
   async function boot() {
     wire();
     await features();
-    if (await refresh()) {
+    await loadProviders();
+    if ((await providerReturn()) || (await refresh())) {
       await showSignedIn();
     } else {
       showSignedOut();
