@@ -392,29 +392,10 @@ func (s *Service) ChangePassword(ctx context.Context, id Identity, current, newP
 		return ErrNotEnabled
 	}
 	// The hash is read fresh: Identity carries none.
-	u, err := s.store.UserByID(ctx, id.Claims.UserID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return ErrInvalidToken
-	case err != nil:
-		return storeErr("find user", err)
-	}
-	if err := reserve(ctx, s.passwordLimits, u.ID); err != nil {
+	u, err := s.checkCurrentPassword(ctx, id, current, c, EventPasswordChanged)
+	if err != nil {
 		return err
 	}
-	err = s.hasher.Verify(ctx, current, u.HashedPassword)
-	if err == nil && u.HashedPassword == "" {
-		err = password.ErrMismatch
-	}
-	if err != nil {
-		if !isMismatch(err) {
-			s.refund(ctx, s.passwordLimits, u.ID)
-			return hashErr(err)
-		}
-		s.emit(ctx, EventPasswordChanged, OutcomeFailure, u.ID, id.Claims.SessionID, c, "wrong_password")
-		return ErrInvalidPassword
-	}
-	s.refund(ctx, s.passwordLimits, u.ID)
 	if errs := s.checkPassword("new_password", newPassword, u.Username, u.Email); len(errs) > 0 {
 		return &ValidationError{Errors: errs}
 	}
@@ -438,6 +419,45 @@ func (s *Service) ChangePassword(ctx context.Context, id Identity, current, newP
 	s.emit(ctx, EventPasswordChanged, OutcomeSuccess, u.ID, id.Claims.SessionID, c, "")
 	s.notify(ctx, u, NoticePasswordChanged, mailer.Notice{})
 	return nil
+}
+
+// checkCurrentPassword loads the signed-in user and checks their current
+// password under the change-password limits (counted before the hash,
+// given back when it is right); a wrong one is audited as a failure of
+// kind. It returns ErrInvalidToken when the user is gone and
+// ErrInvalidPassword for a wrong password, or for an account without one.
+// Every flow that asks for the current password goes through it.
+func (s *Service) checkCurrentPassword(ctx context.Context, id Identity, pw string, c Client, kind EventKind) (store.User, error) {
+	u, err := s.store.UserByID(ctx, id.Claims.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.User{}, ErrInvalidToken
+	case err != nil:
+		return store.User{}, storeErr("find user", err)
+	}
+	if err := reserve(ctx, s.passwordLimits, u.ID); err != nil {
+		return store.User{}, err
+	}
+	// An account without a password is checked against the dummy hash, so
+	// the answer takes as long as for one with a password.
+	hash := u.HashedPassword
+	if hash == "" {
+		hash = s.dummyHash
+	}
+	err = s.hasher.Verify(ctx, pw, hash)
+	if err == nil && u.HashedPassword == "" {
+		err = password.ErrMismatch
+	}
+	if err != nil {
+		if !isMismatch(err) {
+			s.refund(ctx, s.passwordLimits, u.ID)
+			return store.User{}, hashErr(err)
+		}
+		s.emit(ctx, kind, OutcomeFailure, u.ID, id.Claims.SessionID, c, "wrong_password")
+		return store.User{}, ErrInvalidPassword
+	}
+	s.refund(ctx, s.passwordLimits, u.ID)
+	return u, nil
 }
 
 // DeleteExpired removes what has expired from a store that implements

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/forgeauth/forgeauth/mailer"
-	"github.com/forgeauth/forgeauth/password"
 	"github.com/forgeauth/forgeauth/ratelimit"
 	"github.com/forgeauth/forgeauth/store"
 )
@@ -170,37 +169,6 @@ func (s *Service) AccountChangesEnabled() bool { return s.life.accountChanges }
 // AdminEnabled reports whether the administration flows are on.
 func (s *Service) AdminEnabled() bool { return s.life.admin != nil }
 
-// loadForPassword loads the signed-in user and checks their current
-// password under the change-password limits. It returns ErrInvalidToken
-// when the user is gone and ErrInvalidPassword for a wrong password (or an
-// account without one).
-func (s *Service) loadForPassword(ctx context.Context, id Identity, current string, kind EventKind, c Client) (store.User, error) {
-	u, err := s.store.UserByID(ctx, id.Claims.UserID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return store.User{}, ErrInvalidToken
-	case err != nil:
-		return store.User{}, storeErr("find user", err)
-	}
-	if err := reserve(ctx, s.passwordLimits, u.ID); err != nil {
-		return store.User{}, err
-	}
-	err = s.hasher.Verify(ctx, current, u.HashedPassword)
-	if err == nil && u.HashedPassword == "" {
-		err = password.ErrMismatch
-	}
-	if err != nil {
-		if !isMismatch(err) {
-			s.refund(ctx, s.passwordLimits, u.ID)
-			return store.User{}, hashErr(err)
-		}
-		s.emit(ctx, kind, OutcomeFailure, u.ID, id.Claims.SessionID, c, "wrong_password")
-		return store.User{}, ErrInvalidPassword
-	}
-	s.refund(ctx, s.passwordLimits, u.ID)
-	return u, nil
-}
-
 // emailChangeDigest binds a code to its user and to the new address.
 func (s *Service) emailChangeDigest(userID, newEmail, code string) string {
 	return s.codeDigest(store.CodeEmailChange, userID+"\x00"+store.Fold(newEmail), code)
@@ -235,7 +203,7 @@ func (s *Service) ChangeEmail(ctx context.Context, id Identity, current, newEmai
 		}
 		return &ValidationError{Errors: errs}
 	}
-	u, err := s.loadForPassword(ctx, id, current, EventEmailChangeRequested, c)
+	u, err := s.checkCurrentPassword(ctx, id, current, c, EventEmailChangeRequested)
 	if err != nil {
 		return err
 	}
@@ -383,7 +351,7 @@ func (s *Service) DeleteAccount(ctx context.Context, id Identity, current string
 	if !s.life.accountChanges {
 		return ErrNotEnabled
 	}
-	u, err := s.loadForPassword(ctx, id, current, EventAccountDeleted, c)
+	u, err := s.checkCurrentPassword(ctx, id, current, c, EventAccountDeleted)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forgeauth/forgeauth/password"
 	"github.com/forgeauth/forgeauth/store"
 	"github.com/forgeauth/forgeauth/token"
 	"github.com/forgeauth/forgeauth/totp"
@@ -358,36 +357,6 @@ func (s *Service) countWrongCode(ctx context.Context, userID string, err error) 
 		}
 	}
 	return err
-}
-
-// checkCurrentPassword loads the signed-in user and checks their password
-// under the change-password limits; a wrong one is audited as a failure
-// of kind.
-func (s *Service) checkCurrentPassword(ctx context.Context, id Identity, pw string, c Client, kind EventKind) (store.User, error) {
-	u, err := s.store.UserByID(ctx, id.Claims.UserID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return store.User{}, ErrInvalidToken
-	case err != nil:
-		return store.User{}, storeErr("find user", err)
-	}
-	if err := reserve(ctx, s.passwordLimits, u.ID); err != nil {
-		return store.User{}, err
-	}
-	err = s.hasher.Verify(ctx, pw, u.HashedPassword)
-	if err == nil && u.HashedPassword == "" {
-		err = password.ErrMismatch
-	}
-	if err != nil {
-		if !isMismatch(err) {
-			s.refund(ctx, s.passwordLimits, u.ID)
-			return store.User{}, hashErr(err)
-		}
-		s.emit(ctx, kind, OutcomeFailure, u.ID, id.Claims.SessionID, c, "wrong_password")
-		return store.User{}, ErrInvalidPassword
-	}
-	s.refund(ctx, s.passwordLimits, u.ID)
-	return u, nil
 }
 
 // spendSecondFactor checks a TOTP code (when code has the shape of one)

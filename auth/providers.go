@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/forgeauth/forgeauth/oauthlogin"
-	"github.com/forgeauth/forgeauth/password"
 	"github.com/forgeauth/forgeauth/store"
 )
 
@@ -209,33 +208,10 @@ func (s *Service) LinkOAuth(ctx context.Context, id Identity, provider, currentP
 	if !slices.Contains(s.oauth.redirects, redirectURI) {
 		return OAuthStart{}, ErrRedirectURI
 	}
-	u, err := s.store.UserByID(ctx, id.Claims.UserID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return OAuthStart{}, ErrInvalidToken
-	case err != nil:
-		return OAuthStart{}, storeErr("find user", err)
-	}
-	if err := reserve(ctx, s.passwordLimits, u.ID); err != nil {
+	u, err := s.checkCurrentPassword(ctx, id, currentPassword, c, EventIdentityLinked)
+	if err != nil {
 		return OAuthStart{}, err
 	}
-	hash := u.HashedPassword
-	if hash == "" {
-		hash = s.dummyHash
-	}
-	err = s.hasher.Verify(ctx, currentPassword, hash)
-	if err == nil && u.HashedPassword == "" {
-		err = password.ErrMismatch
-	}
-	if err != nil {
-		if !isMismatch(err) {
-			s.refund(ctx, s.passwordLimits, u.ID)
-			return OAuthStart{}, hashErr(err)
-		}
-		s.emit(ctx, EventIdentityLinked, OutcomeFailure, u.ID, id.Claims.SessionID, c, "wrong_password")
-		return OAuthStart{}, ErrInvalidPassword
-	}
-	s.refund(ctx, s.passwordLimits, u.ID)
 	return s.beginOAuth(ctx, provider, redirectURI, u.ID)
 }
 
