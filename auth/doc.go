@@ -26,6 +26,27 @@
 // nothing of HTTP: [github.com/forgeauth/forgeauth/httpauth] mounts the
 // flows on a router and maps their errors to status codes.
 //
+// # Features beyond the reference flows
+//
+// Each is off until configured, and needs its store capability (see package
+// store), which [New] names when it is missing:
+//
+//   - A second factor (Config.MFA): [Service.SetupTOTP], [Service.ConfirmTOTP],
+//     [Service.DisableTOTP], [Service.RegenerateRecoveryCodes],
+//     [Service.MFAStatus]; Login then answers an *[MFARequiredError] and
+//     [Service.VerifyMFA] finishes it. Tokens carry amr ([HasSecondFactor]).
+//   - Sign-in with other providers (Config.OAuth): [Service.BeginOAuth],
+//     [Service.FinishOAuth], [Service.ExchangeOAuthCode], [Service.LinkOAuth],
+//     [Service.Identities], [Service.UnlinkIdentity].
+//   - The account lifecycle and administration (Config.Lifecycle):
+//     [Service.ChangeEmail], [Service.ConfirmEmailChange],
+//     [Service.DeleteAccount], [Service.ListUsers], [Service.GetUser],
+//     [Service.UpdateUser], [Service.LogoutUser], [Service.DeleteUser],
+//     [Service.OperateUser]; notices by mail; uniform registration.
+//   - Signing keys (token.Config with EdDSA, ES256 or RS256) and their key
+//     set ([Service.JWKS]); claims of your own (Config.CustomClaims); a
+//     refresh-token reuse grace window (Config.RefreshReuseGrace).
+//
 // # Configuration
 //
 // [Config] documents every setting and its default. One rule holds for
