@@ -203,35 +203,16 @@ func TestConcurrentRegistration(t *testing.T) {
 			s, db := b.make(t, true)
 			db.SetMaxOpenConns(8)
 			ctx := context.Background()
-			const n = 20
-			errs := make(chan error, n)
-			start := make(chan struct{})
-			for i := range n {
+			errs := concurrently(20, func(i int) error {
 				u := user(fmt.Sprint("user", i))
 				if i%2 == 1 {
 					u.Email = "SAME@example.com"
 				} else {
 					u.Email = "same@example.com "
 				}
-				go func() {
-					<-start
-					errs <- s.CreateUser(ctx, u)
-				}()
-			}
-			close(start)
-			var ok int
-			for range n {
-				err := <-errs
-				if err == nil {
-					ok++
-					continue
-				}
-				var ce *store.ConflictError
-				if assert.ErrorAs(t, err, &ce) {
-					assert.Equal(t, store.FieldEmail, ce.Field)
-				}
-			}
-			assert.Equal(t, 1, ok)
+				return s.CreateUser(ctx, u)
+			})
+			assert.Equal(t, 1, winners(t, errs, store.FieldEmail))
 			assert.Equal(t, 1, count(t, db, `SELECT COUNT(*) FROM users`))
 		})
 	}

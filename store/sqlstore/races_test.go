@@ -32,6 +32,24 @@ func concurrently(n int, f func(i int) error) []error {
 	return errs
 }
 
+// winners counts the calls that succeeded and asserts that every other
+// one failed with a conflict on field.
+func winners(t *testing.T, errs []error, field string) int {
+	t.Helper()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+			continue
+		}
+		var ce *store.ConflictError
+		if assert.ErrorAs(t, err, &ce) {
+			assert.Equal(t, field, ce.Field)
+		}
+	}
+	return ok
+}
+
 // TestCreateSessionRacesUserChange starts 50 sessions of one user while a
 // password change, a reset or a disabling commits: every start either
 // fails as stale or made a token that the change then revoked, so no
@@ -143,18 +161,7 @@ func TestConcurrentReplaceAndCreate(t *testing.T) {
 				}
 				return s.ReplaceUnverifiedUser(ctx, u)
 			})
-			var ok int
-			for _, err := range errs {
-				if err == nil {
-					ok++
-					continue
-				}
-				var ce *store.ConflictError
-				if assert.ErrorAs(t, err, &ce) {
-					assert.Equal(t, store.FieldEmail, ce.Field)
-				}
-			}
-			assert.GreaterOrEqual(t, ok, 1)
+			assert.GreaterOrEqual(t, winners(t, errs, store.FieldEmail), 1)
 			assert.Equal(t, 1, count(t, db, `SELECT COUNT(*) FROM users`))
 		})
 	}
@@ -176,12 +183,7 @@ func TestConcurrentReplaceVerified(t *testing.T) {
 				u.Email = owner.Email
 				return s.ReplaceUnverifiedUser(ctx, u)
 			})
-			for _, err := range errs {
-				var ce *store.ConflictError
-				if assert.ErrorAs(t, err, &ce) {
-					assert.Equal(t, store.FieldEmail, ce.Field)
-				}
-			}
+			assert.Zero(t, winners(t, errs, store.FieldEmail))
 			assert.Equal(t, []string{owner.ID}, column(t, db, `SELECT id FROM users`))
 		})
 	}
@@ -232,18 +234,7 @@ func TestConcurrentCreateSessionOneDigest(t *testing.T) {
 				tk.TokenHash = hexDigest("same")
 				return s.CreateSession(ctx, tk, alice.HashedPassword)
 			})
-			var ok int
-			for _, err := range errs {
-				if err == nil {
-					ok++
-					continue
-				}
-				var ce *store.ConflictError
-				if assert.ErrorAs(t, err, &ce) {
-					assert.Equal(t, store.FieldTokenHash, ce.Field)
-				}
-			}
-			assert.Equal(t, 1, ok)
+			assert.Equal(t, 1, winners(t, errs, store.FieldTokenHash))
 			assert.Equal(t, 1, count(t, db, `SELECT COUNT(*) FROM refresh_tokens`))
 		})
 	}
