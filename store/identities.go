@@ -60,7 +60,8 @@ type Identities interface {
 
 	// DeleteIdentity removes the user's identity with the ID, in one
 	// atomic step taken only if the user keeps another way to sign in (a
-	// password, or another identity). It returns [ErrNotFound] when the
+	// password, another identity, or, when the store implements
+	// [Passkeys], a passkey). It returns [ErrNotFound] when the
 	// user has no identity with that ID (which includes another user's),
 	// and [ErrLastLoginMethod], changing nothing, when it is the last way.
 	DeleteIdentity(ctx context.Context, userID, identityID string) error
