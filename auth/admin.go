@@ -30,7 +30,7 @@ type UserDetails struct {
 	User       store.User // without the password hash
 	Sessions   int        // active sessions (refresh-token families)
 	MFA        bool       // a confirmed second factor (TOTP) is on
-	Passkeys   int        // always 0 until passkeys land
+	Passkeys   int        // registered passkeys
 	Identities int        // linked provider accounts
 }
 
@@ -155,6 +155,13 @@ func (s *Service) GetUser(ctx context.Context, admin Identity, userID string) (U
 			return UserDetails{}, storeErr("list identities", err)
 		}
 		d.Identities = len(linked)
+	}
+	if pk, ok := s.store.(store.Passkeys); ok {
+		keys, err := pk.Passkeys(ctx, u.ID)
+		if err != nil {
+			return UserDetails{}, storeErr("list passkeys", err)
+		}
+		d.Passkeys = len(keys)
 	}
 	return d, nil
 }

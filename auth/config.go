@@ -190,6 +190,10 @@ type Config struct {
 	// OAuth turns on sign-in with other providers (Complete mode); see
 	// [OAuthConfig]. The zero value turns it off.
 	OAuth OAuthConfig
+	// Passkeys turns on passkeys (DESIGN §8) for the relying party it
+	// names; see [PasskeyConfig]. The store must implement store.Passkeys
+	// and store.Tickets. The zero value turns them off.
+	Passkeys PasskeyConfig
 	// Lifecycle configures the account lifecycle: change of email, deletion
 	// of one's account, uniform registration, notices and administration
 	// (lifecycle.go).

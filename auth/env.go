@@ -62,6 +62,7 @@ func (e *EnvError) Unwrap() error { return e.Err }
 //	AUTH_REFRESH_REUSE_GRACE       0 (seconds a rotated refresh token still refreshes its session; 0 is none, at most 300)
 //	AUTH_MFA                       false; true turns the second factor on
 //	AUTH_MFA_KEY                   32 bytes in hex or base64 that seal TOTP secrets; unset derives it from JWT_SECRET_KEY
+//	WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS   passkeys; see PasskeyConfigFromEnv
 //	PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS, PASSWORD_HASH_PARALLELISM
 //	AUTH_REGISTER_UNIFORM          false; true: register answers alike for new and taken addresses
 //	AUTH_ACCOUNT_CHANGES           false; true: change of email and deletion of one's account
@@ -116,6 +117,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if v, ok := e.boolean("AUTH_MFA"); ok {
 		cfg.MFA = v
 	}
+	pk, err := PasskeyConfigFromEnv(e.getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.Passkeys = pk
 	cfg.MFAKey = e.key("AUTH_MFA_KEY")
 
 	switch m := strings.ToLower(e.str("AUTH_MODE")); m {

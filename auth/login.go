@@ -209,7 +209,7 @@ func (s *Service) Login(ctx context.Context, login, pw string, c Client) (Tokens
 		u.HashedPassword = s.rehash(ctx, u, pw)
 	}
 	// A user with a second factor gets a challenge, never tokens.
-	if err := s.challengeMFA(ctx, u, c, false); err != nil {
+	if err := s.challengeMFA(ctx, u, c, firstPassword); err != nil {
 		return Tokens{}, err
 	}
 	return s.signIn(ctx, u, c, []string{AMRPassword})

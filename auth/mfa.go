@@ -80,7 +80,8 @@ type MFARequiredError struct {
 	// minutes and 5 wrong codes, stored only as a digest.
 	Token string
 	// Methods are the second factors the user may give:
-	// [MethodTOTP] and [MethodRecoveryCode].
+	// [MethodTOTP] and [MethodRecoveryCode], and [MethodPasskey] when the
+	// user has a passkey (see [Service.BeginPasskeyLogin]).
 	Methods   []string
 	ExpiresAt time.Time
 }
@@ -141,7 +142,7 @@ func (s *Service) MFAEnabled() bool { return s.mfa != nil }
 type MFAStatus struct {
 	TOTPEnabled       bool
 	RecoveryCodesLeft int
-	Passkeys          int // always 0 until passkeys exist
+	Passkeys          int // the user's passkeys (0 when passkeys are off)
 }
 
 // MFAStatus reports the signed-in user's second factors. A setup that was
@@ -151,16 +152,20 @@ func (s *Service) MFAStatus(ctx context.Context, id Identity) (MFAStatus, error)
 	if s.mfa == nil {
 		return MFAStatus{}, ErrMFAOff
 	}
+	n, err := s.passkeyCount(ctx, id.Claims.UserID)
+	if err != nil {
+		return MFAStatus{}, err
+	}
 	f, err := s.mfa.factors.SecondFactor(ctx, id.Claims.UserID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return MFAStatus{}, nil
+		return MFAStatus{Passkeys: n}, nil
 	case err != nil:
 		return MFAStatus{}, storeErr("read second factor", err)
 	case !f.Confirmed:
-		return MFAStatus{}, nil
+		return MFAStatus{Passkeys: n}, nil
 	}
-	return MFAStatus{TOTPEnabled: true, RecoveryCodesLeft: f.RecoveryCodesLeft}, nil
+	return MFAStatus{TOTPEnabled: true, RecoveryCodesLeft: f.RecoveryCodesLeft, Passkeys: n}, nil
 }
 
 // TOTPSetup is a new TOTP secret, to show the user once.
@@ -474,13 +479,39 @@ type mfaTicket struct {
 	// another provider rather than a password: it has none of RFC 8176's
 	// methods of its own, so the session's amr is ["otp","mfa"].
 	Provider bool `json:"provider,omitempty"`
+	// Passkey marks a challenge whose first step was a passkey without
+	// user verification: the session's amr is ["hwk","otp","mfa"].
+	Passkey bool `json:"passkey,omitempty"`
+}
+
+// firstStep is how a sign-in that meets a challenge began.
+type firstStep int
+
+const (
+	firstPassword firstStep = iota
+	firstProvider           // a sign-in with another provider
+	firstPasskey            // a passkey without user verification
+)
+
+// firstAMR returns the amr methods of the challenge's first step.
+func (t mfaTicket) firstAMR() []string {
+	switch {
+	case t.Provider:
+		return []string{}
+	case t.Passkey:
+		return []string{AMRHardwareKey}
+	}
+	return []string{AMRPassword}
 }
 
 // challengeMFA returns an *MFARequiredError with a new mfa_token when the
 // user has a confirmed second factor, and nil when they have none (or MFA
-// is off). Login calls it once the password is right, and a sign-in with
-// another provider (viaProvider) once the provider vouched for the user.
-func (s *Service) challengeMFA(ctx context.Context, u store.User, c Client, viaProvider bool) error {
+// is off). Login calls it once the password is right, a sign-in with
+// another provider once the provider vouched for the user, and a passkey
+// sign-in without user verification once the signature is right. The
+// methods offered include a passkey when the user has one and the first
+// step was not a passkey.
+func (s *Service) challengeMFA(ctx context.Context, u store.User, c Client, first firstStep) error {
 	if s.mfa == nil {
 		return nil
 	}
@@ -500,11 +531,69 @@ func (s *Service) challengeMFA(ctx context.Context, u store.User, c Client, viaP
 	tok := base64.RawURLEncoding.EncodeToString(raw)
 	now := s.now().UTC()
 	expires := now.Add(mfaTokenTTL)
-	if err := s.putChallenge(ctx, u.ID, token.Digest(tok), mfaTicket{HashDigest: hashDigest(u.HashedPassword), Provider: viaProvider}, expires, now); err != nil {
+	methods := []string{MethodTOTP, MethodRecoveryCode}
+	if first != firstPasskey {
+		n, err := s.passkeyCount(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			methods = append(methods, MethodPasskey)
+		}
+	}
+	st := mfaTicket{HashDigest: hashDigest(u.HashedPassword), Provider: first == firstProvider, Passkey: first == firstPasskey}
+	if err := s.putChallenge(ctx, u.ID, token.Digest(tok), st, expires, now); err != nil {
 		return err
 	}
 	s.emit(ctx, EventMFAChallenged, OutcomeSuccess, u.ID, "", c, "")
-	return &MFARequiredError{Token: tok, Methods: []string{MethodTOTP, MethodRecoveryCode}, ExpiresAt: expires}
+	return &MFARequiredError{Token: tok, Methods: methods, ExpiresAt: expires}
+}
+
+// peekChallenge returns the user of a live mfa_token, leaving it as it
+// was (taken and put back: a concurrent VerifyMFA in that instant finds it
+// taken). It returns [ErrInvalidMFAToken] for a token that is unknown,
+// used or expired, or when MFA is off.
+func (s *Service) peekChallenge(ctx context.Context, mfaToken string) (string, error) {
+	if s.mfa == nil || mfaToken == "" || len(mfaToken) > maxMFATokenLen {
+		return "", ErrInvalidMFAToken
+	}
+	tk, err := s.mfa.tickets.TakeTicket(ctx, mfaTicketKind, token.Digest(mfaToken), s.now().UTC())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", ErrInvalidMFAToken
+	case err != nil:
+		return "", storeErr("take mfa challenge", err)
+	}
+	if err := s.mfa.tickets.PutTicket(context.WithoutCancel(ctx), tk); err != nil {
+		return "", storeErr("put mfa challenge back", err)
+	}
+	if tk.UserID == "" {
+		return "", ErrInvalidMFAToken
+	}
+	return tk.UserID, nil
+}
+
+// takeChallenge spends the challenge with the digest for u, whose second
+// step another method (a passkey) has just passed, and returns the amr
+// methods of its first step. It returns [ErrInvalidMFAToken] when the
+// challenge is unknown, used or expired, is another user's, or u changed
+// their password since the first step.
+func (s *Service) takeChallenge(ctx context.Context, digest string, u store.User) ([]string, error) {
+	if s.mfa == nil {
+		return nil, ErrInvalidMFAToken
+	}
+	tk, err := s.mfa.tickets.TakeTicket(ctx, mfaTicketKind, digest, s.now().UTC())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, ErrInvalidMFAToken
+	case err != nil:
+		return nil, storeErr("take mfa challenge", err)
+	}
+	var st mfaTicket
+	if err := json.Unmarshal(tk.Data, &st); err != nil || tk.UserID != u.ID || hashDigest(u.HashedPassword) != st.HashDigest {
+		return nil, ErrInvalidMFAToken
+	}
+	return st.firstAMR(), nil
 }
 
 func (s *Service) putChallenge(ctx context.Context, userID, digest string, st mfaTicket, expires, now time.Time) error {
@@ -616,10 +705,7 @@ func (s *Service) VerifyMFA(ctx context.Context, mfaToken, code, recoveryCode st
 		}
 		return Tokens{}, err
 	}
-	amr := []string{AMRPassword, AMROTP, AMRMFA}
-	if st.Provider {
-		amr = amr[1:]
-	}
+	amr := append(st.firstAMR(), AMROTP, AMRMFA)
 	t, err := s.signIn(ctx, u, c, amr)
 	if err != nil {
 		return Tokens{}, err
@@ -629,9 +715,10 @@ func (s *Service) VerifyMFA(ctx context.Context, mfaToken, code, recoveryCode st
 }
 
 // HasSecondFactor reports whether claims show a sign-in with more than one
-// method: amr holds "mfa" (RFC 8176), as every token of a session finished
-// by [Service.VerifyMFA] does. Tokens of a password-only session, however
-// often refreshed, do not.
+// factor: amr holds "mfa" (RFC 8176), as every token of a session finished
+// by [Service.VerifyMFA] does, and those of a user-verified passkey (a
+// key held and a PIN or biometric: two factors in one). Tokens of a
+// password-only session, however often refreshed, do not.
 func HasSecondFactor(claims token.Claims) bool {
 	for _, m := range claims.AMR {
 		if m == AMRMFA {

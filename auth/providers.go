@@ -509,7 +509,7 @@ func (s *Service) ExchangeOAuthCode(ctx context.Context, code string, c Client) 
 // is issued, exactly as after a password; the session then carries
 // amr ["otp","mfa"].
 func (s *Service) startProviderSession(ctx context.Context, u store.User, provider string, c Client) (Tokens, error) {
-	if err := s.challengeMFA(ctx, u, c, true); err != nil {
+	if err := s.challengeMFA(ctx, u, c, firstProvider); err != nil {
 		return Tokens{}, err
 	}
 	t, err := s.startSession(ctx, u, s.now().UTC(), c, nil)

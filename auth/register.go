@@ -73,32 +73,42 @@ func (s *Service) Register(ctx context.Context, username, email, pw string, c Cl
 		create = s.store.ReplaceUnverifiedUser
 	}
 	if err := create(ctx, u); err != nil {
-		var conflict *store.ConflictError
-		if errors.As(err, &conflict) && conflict.Field == store.FieldEmail && s.life.uniform {
-			return s.registerTaken(ctx, u, c)
-		}
-		if errors.As(err, &conflict) && (conflict.Field == store.FieldUsername || conflict.Field == store.FieldEmail) {
-			return store.User{}, &ExistsError{Field: conflict.Field}
-		}
-		return store.User{}, storeErr("create user", err)
+		return s.createFailed(ctx, u, err, c)
 	}
-	s.emit(ctx, EventRegistered, OutcomeSuccess, u.ID, "", c, "")
-
-	if s.mode == ModeComplete {
-		// The account exists whatever happens to the mail; a failed send is
-		// logged by sendCode and the user can ask for another code.
-		if s.life.uniform {
-			// After the answer, as for a taken address (registerTaken).
-			s.inBackground(ctx, func(ctx context.Context) { s.sendCode(ctx, u, store.CodeEmailVerification, true, c) })
-		} else {
-			s.sendCode(ctx, u, store.CodeEmailVerification, true, c)
-		}
-	}
+	s.registered(ctx, u, c)
 	return public(u), nil
 }
 
 // checkPassword runs the policy with the user's identity as words the
 // password must not contain.
+// createFailed answers a sign-up whose user could not be created: a taken
+// username or email is an *ExistsError, except a taken email under uniform
+// registration, which answers as a success and tells the owner.
+func (s *Service) createFailed(ctx context.Context, u store.User, err error, c Client) (store.User, error) {
+	var conflict *store.ConflictError
+	if errors.As(err, &conflict) && conflict.Field == store.FieldEmail && s.life.uniform {
+		return s.registerTaken(ctx, u, c)
+	}
+	if errors.As(err, &conflict) && (conflict.Field == store.FieldUsername || conflict.Field == store.FieldEmail) {
+		return store.User{}, &ExistsError{Field: conflict.Field}
+	}
+	return store.User{}, storeErr("create user", err)
+}
+
+// registered finishes a sign-up whose user was created: the audit event
+// and, in Complete mode, the verification code.
+func (s *Service) registered(ctx context.Context, u store.User, c Client) {
+	s.emit(ctx, EventRegistered, OutcomeSuccess, u.ID, "", c, "")
+	if s.mode != ModeComplete {
+		return
+	}
+	if s.life.uniform {
+		s.inBackground(ctx, func(ctx context.Context) { s.sendCode(ctx, u, store.CodeEmailVerification, true, c) })
+	} else {
+		s.sendCode(ctx, u, store.CodeEmailVerification, true, c)
+	}
+}
+
 func (s *Service) checkPassword(field, pw string, context ...string) []FieldError {
 	err := s.policy.Check(pw, context...)
 	if err == nil {

@@ -46,8 +46,9 @@ type Service struct {
 	deviceKey          []byte // nil when device tokens are off
 	deviceTTL          time.Duration
 	appName            string
-	mfa                *mfaState // nil when Config.MFA is off
-	dummyHash          string    // verified for unknown users so login timing does not tell
+	mfa                *mfaState     // nil when Config.MFA is off
+	passkeys           *passkeyState // nil when Config.Passkeys is zero
+	dummyHash          string        // verified for unknown users so login timing does not tell
 	hashTime           hashTimer
 	// The limiters; a nil slice is a limit turned off.
 	loginNetLimits     []ratelimit.Limiter // failures per identifier and client network
@@ -145,6 +146,9 @@ func New(cfg Config) (*Service, error) {
 	}
 
 	if s.mfa, err = newMFA(cfg, s.store); err != nil {
+		return nil, err
+	}
+	if s.passkeys, err = newPasskeys(cfg, s.store); err != nil {
 		return nil, err
 	}
 
