@@ -15,12 +15,15 @@ import (
 	"unicode/utf8"
 )
 
-// field is one string member of a request body: its exact JSON name, whether
-// it must be present, and where its value goes.
+// field is one member of a request body: its exact JSON name, whether it
+// must be present, and where its value goes. A member is a string (dst),
+// except one that is a JSON object kept as it came (object): the WebAuthn
+// credential of the passkey routes, the only member that is not a string.
 type field struct {
 	name     string
 	required bool
 	dst      *string
+	object   *json.RawMessage
 }
 
 // The codes of the field errors in a 400 bad_request problem.
@@ -166,6 +169,18 @@ func decodeJSON(body []byte, fields []field) error {
 			return malformed()
 		}
 		if string(raw) == "null" && !f.required {
+			continue
+		}
+		if f.object != nil {
+			if len(raw) == 0 || raw[0] != '{' {
+				return badRequest("Field \""+f.name+"\" must be a JSON object.",
+					fieldError{Field: f.name, Code: fieldType, Message: "This field must be a JSON object."})
+			}
+			if hasLoneSurrogate(raw) || bytes.Contains(raw, []byte(`\u0000`)) {
+				return badText(f.name)
+			}
+			*f.object = raw
+			seen[i] = true
 			continue
 		}
 		if len(raw) == 0 || raw[0] != '"' {

@@ -289,6 +289,9 @@ func (h *Handler) routes(basic bool) {
 	if h.svc.MFAEnabled() {
 		rs = append(rs, h.mfaRoutes()...)
 	}
+	if h.svc.PasskeysEnabled() {
+		rs = append(rs, h.passkeyRoutes()...)
+	}
 	rs = append(rs, h.lifecycleRoutes(basic)...)
 	rs = append(rs, route{method: "GET", path: "/openapi.json", serve: h.serveOpenAPI})
 

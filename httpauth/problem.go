@@ -196,6 +196,9 @@ func (h *Handler) toProblem(r *http.Request, err error) *problem {
 	if p, ok := lifecycleProblem(err); ok {
 		return p
 	}
+	if p, ok := passkeyProblem(err); ok {
+		return p
+	}
 	switch {
 	case errors.As(err, &reqErr):
 		return reqErr.p
