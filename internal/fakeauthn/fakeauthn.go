@@ -151,6 +151,7 @@ type tamper struct {
 	badSignature bool
 	userHandle   *[]byte
 	extensions   json.RawMessage
+	credentialID []byte
 }
 
 // WithChallenge puts challenge, as it is, in clientDataJSON instead of the
@@ -195,6 +196,13 @@ func WithUserHandle(handle []byte) Option {
 		h := slices.Clone(handle)
 		t.userHandle = &h
 	}
+}
+
+// WithCredentialID makes a registration's new credential take id instead
+// of 32 random bytes: a credential id the server already knows, as a
+// malicious or broken authenticator could report.
+func WithCredentialID(id []byte) Option {
+	return func(t *tamper) { t.credentialID = slices.Clone(id) }
 }
 
 // WithExtensionResults sends results, a JSON object, as
@@ -456,6 +464,9 @@ func (a *Authenticator) Create(optionsJSON []byte, opts ...Option) ([]byte, *Cre
 	}
 	if _, err := rand.Read(cred.ID); err != nil {
 		return nil, nil, err
+	}
+	if t.credentialID != nil {
+		cred.ID = t.credentialID
 	}
 	if t.counter != nil {
 		cred.Counter = *t.counter
