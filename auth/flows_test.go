@@ -59,6 +59,7 @@ func runFlows(t *testing.T, newStore storeFactory) {
 		{"SessionMaxLifetime", testSessionMaxLifetime},
 		{"NoHashInResults", testNoHashInResults},
 		{"MFA", testMFA},
+		{"Passkeys", testPasskeys},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore) })

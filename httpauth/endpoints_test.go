@@ -240,6 +240,7 @@ func TestEveryDocumentedRouteIsServed(t *testing.T) {
 	f := newFixture(t, fixtureOpts{mutate: func(c *auth.Config) {
 		keys(c)
 		mfaOn(c)
+		passkeysOn(c)
 		c.MFAKey = []byte("an MFA key of exactly 32 bytes!!")
 	}})
 	n := 0
@@ -256,7 +257,7 @@ func TestEveryDocumentedRouteIsServed(t *testing.T) {
 			})
 		}
 	}
-	assert.Equal(t, 28, n)
+	assert.Equal(t, 37, n)
 
 	var enum []string
 	for _, v := range f.doc.Components.Schemas["ProblemCode"].Value.Enum {
@@ -268,7 +269,7 @@ func TestEveryDocumentedRouteIsServed(t *testing.T) {
 		"method_not_allowed", "user_exists", "payload_too_large", "unsupported_media_type",
 		"validation_failed", "rate_limited", "internal", "unavailable", "last_superuser",
 		"mfa_required", "insufficient_user_authentication", "mfa_already_enabled", "mfa_not_enabled",
-		"invalid_redirect_uri", "invalid_state", "last_login_method",
+		"invalid_redirect_uri", "invalid_state", "last_login_method", "passkey_exists",
 	}, enum)
 }
 

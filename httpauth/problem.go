@@ -137,6 +137,8 @@ func describe(code string) (int, string) {
 		return http.StatusBadRequest, "Invalid redirect URI"
 	case codeInvalidState:
 		return http.StatusBadRequest, "Invalid state"
+	case codePasskeyExists:
+		return http.StatusConflict, "Passkey exists"
 	case codeLastLoginMethod:
 		return http.StatusConflict, "Last way to sign in"
 	default:
