@@ -80,7 +80,7 @@ func TestSecurityCasesHaveTests(t *testing.T) {
 		sources[dir] = b.String()
 		return sources[dir]
 	}
-	for _, c := range slices.Concat(hardeningCases, secondFactorCases, providerCases, browserCases, lifecycleCases) {
+	for _, c := range slices.Concat(hardeningCases, secondFactorCases, passkeyCases, providerCases, browserCases, lifecycleCases) {
 		for dir, names := range c.tests {
 			for _, name := range names {
 				src := source(dir)
