@@ -173,8 +173,9 @@ func (s *Store) Identities(ctx context.Context, userID string) ([]store.Identity
 }
 
 // DeleteIdentity removes the user's identity unless it is the user's last
-// way to sign in ([store.ErrLastLoginMethod]); another user's or an unknown
-// identity is [store.ErrNotFound].
+// way to sign in (no password, no other identity, no passkey):
+// [store.ErrLastLoginMethod]. Another user's or an unknown identity is
+// [store.ErrNotFound].
 func (s *Store) DeleteIdentity(ctx context.Context, userID, identityID string) error {
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -184,7 +185,7 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID, identityID string) e
 	if _, ok := ids[identityID]; !ok {
 		return store.ErrNotFound
 	}
-	if s.users[userID].HashedPassword == "" && len(ids) == 1 {
+	if s.users[userID].HashedPassword == "" && len(ids) == 1 && len(s.passkeys.forUser[userID]) == 0 {
 		return store.ErrLastLoginMethod
 	}
 	i := s.identities.byID[identityID]

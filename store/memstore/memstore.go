@@ -20,8 +20,9 @@ import (
 // Every unique-key collision, whatever the key, is a *[store.ConflictError]
 // matching [store.ErrConflict]: a username or email ([store.FieldUsername],
 // [store.FieldEmail]), the ID of a user, refresh token or code
-// ([store.FieldID]), a refresh token's digest ([store.FieldTokenHash]) and a
-// ticket's kind and digest ([store.FieldDigest]).
+// ([store.FieldID]), a refresh token's digest ([store.FieldTokenHash]), a
+// ticket's kind and digest ([store.FieldDigest]), and a passkey's credential
+// id ([store.FieldCredential]).
 var ErrMissingField = errors.New("memstore: required field is empty")
 
 // Store is an in-memory [store.Store]. Create one with [New]; the zero value
@@ -63,6 +64,7 @@ type Store struct {
 	// factors holds the second factors by user ID (nil until the first).
 	factors    map[string]*factor
 	identities identityMaps
+	passkeys   passkeyMaps
 	// newEmails holds the address each email-change code is bound to, by
 	// code ID (see admin.go).
 	newEmails map[string]string
@@ -79,6 +81,7 @@ var (
 	_ store.Cleaner    = (*Store)(nil)
 	_ store.Tickets    = (*Store)(nil)
 	_ store.Identities = (*Store)(nil)
+	_ store.Passkeys   = (*Store)(nil)
 	_ store.Admin      = (*Store)(nil)
 
 	_ store.EmailChanges = (*Store)(nil)
@@ -108,6 +111,7 @@ func (s *Store) init() {
 	s.tickets = map[ticketKey]store.Ticket{}
 	s.userTickets = map[string]map[ticketKey]struct{}{}
 	s.identities.init()
+	s.passkeys.init()
 	s.newEmails = map[string]string{}
 }
 

@@ -283,3 +283,72 @@ func TestDeleteExpiredDropsEmptyIndexes(t *testing.T) {
 	_, err = s.TakeTicket(ctx, "mfa", "hash-t1", base)
 	require.ErrorIs(t, err, store.ErrNotFound, "the ticket of a deleted user")
 }
+
+// TestPasskeyMissingFields: a passkey without the fields that identify it,
+// an empty user handle, or a sign-up whose passkey names another user is
+// refused with ErrMissingField, and changes nothing.
+func TestPasskeyMissingFields(t *testing.T) {
+	passkey := func(f func(p *store.Passkey)) store.Passkey {
+		p := store.Passkey{ID: "p1", UserID: "alice", CredentialID: []byte{0, 1}, PublicKey: []byte{2, 3}}
+		f(&p)
+		return p
+	}
+	bob := store.User{ID: "bob", Username: "bob", Email: "bob@example.com"}
+	tests := []struct {
+		name string
+		call func(ctx context.Context, s *memstore.Store) error
+	}{
+		{"passkey without ID", func(ctx context.Context, s *memstore.Store) error {
+			return s.CreatePasskey(ctx, passkey(func(p *store.Passkey) { p.ID = "" }))
+		}},
+		{"passkey without user", func(ctx context.Context, s *memstore.Store) error {
+			return s.CreatePasskey(ctx, passkey(func(p *store.Passkey) { p.UserID = "" }))
+		}},
+		{"passkey without credential id", func(ctx context.Context, s *memstore.Store) error {
+			return s.CreatePasskey(ctx, passkey(func(p *store.Passkey) { p.CredentialID = nil }))
+		}},
+		{"passkey without public key", func(ctx context.Context, s *memstore.Store) error {
+			return s.CreatePasskey(ctx, passkey(func(p *store.Passkey) { p.PublicKey = []byte{} }))
+		}},
+		{"empty handle", func(ctx context.Context, s *memstore.Store) error {
+			_, err := s.UserHandle(ctx, "alice", nil)
+			return err
+		}},
+		{"sign-up without handle", func(ctx context.Context, s *memstore.Store) error {
+			return s.CreateUserWithPasskey(ctx, bob, nil, passkey(func(p *store.Passkey) { p.UserID = "bob" }), false)
+		}},
+		{"sign-up without user ID", func(ctx context.Context, s *memstore.Store) error {
+			u := bob
+			u.ID = ""
+			return s.CreateUserWithPasskey(ctx, u, []byte{1}, passkey(func(p *store.Passkey) { p.UserID = "bob" }), false)
+		}},
+		{"sign-up without credential id", func(ctx context.Context, s *memstore.Store) error {
+			return s.CreateUserWithPasskey(ctx, bob, []byte{1}, passkey(func(p *store.Passkey) { p.UserID, p.CredentialID = "bob", nil }), false)
+		}},
+		{"sign-up with another user's passkey", func(ctx context.Context, s *memstore.Store) error {
+			return s.CreateUserWithPasskey(ctx, bob, []byte{1}, passkey(func(*store.Passkey) {}), false)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t)
+			ctx := t.Context()
+			err := tt.call(ctx, s)
+			require.ErrorIs(t, err, memstore.ErrMissingField)
+			assert.NotErrorIs(t, err, store.ErrConflict)
+
+			_, err = s.UserByID(ctx, "bob")
+			require.ErrorIs(t, err, store.ErrNotFound)
+			list, err := s.Passkeys(ctx, "alice")
+			require.NoError(t, err)
+			assert.Empty(t, list)
+			_, err = s.PasskeyByCredentialID(ctx, []byte{0, 1})
+			require.ErrorIs(t, err, store.ErrNotFound)
+			_, err = s.UserByHandle(ctx, []byte{1})
+			require.ErrorIs(t, err, store.ErrNotFound)
+			h, err := s.UserHandle(ctx, "alice", []byte{9})
+			require.NoError(t, err)
+			assert.Equal(t, []byte{9}, h, "alice had no handle yet")
+		})
+	}
+}

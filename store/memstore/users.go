@@ -231,9 +231,9 @@ func (s *Store) SetActive(ctx context.Context, userID string, active bool, at ti
 }
 
 // DeleteUser removes the user with its refresh tokens, codes, second
-// factor and recovery codes, identities, and the tickets that name it; its
-// ID, username and email are free again. It
-// returns [store.ErrNotFound] for an unknown user.
+// factor and recovery codes, identities, passkeys and WebAuthn handle, and
+// the tickets that name it; its ID, username, email, handle and credential
+// ids are free again. It returns [store.ErrNotFound] for an unknown user.
 func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -276,6 +276,7 @@ func (s *Store) deleteUserLocked(u store.User) int64 {
 		delete(s.factors, u.ID)
 	}
 	n += s.identities.deleteUser(u.ID)
+	n += s.passkeys.deleteUser(u.ID)
 	delete(s.byUsername, store.Fold(u.Username))
 	delete(s.byEmail, store.Fold(u.Email))
 	delete(s.users, u.ID)
