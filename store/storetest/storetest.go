@@ -24,9 +24,9 @@ import (
 // the atomicity guarantees under real concurrency: the concurrency cases
 // call one store from up to 50 goroutines at once. Each capability has its
 // own group, named after it (Pinger, Cleaner, Tickets, RefreshGrace,
-// SecondFactors, Identities, EmailChanges, Admin), which runs only when the
-// store implements the interface and otherwise skips with a message naming
-// it. To find out, Run calls newStore once more per capability group,
+// SecondFactors, Identities, Passkeys, EmailChanges, Admin), which runs
+// only when the store implements the interface and otherwise skips with a
+// message naming it. To find out, Run calls newStore once more per capability group,
 // with the group's own *testing.T. Subtests run one after another; Run
 // never calls t.Parallel.
 //
@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(tb testing.TB) store.Store) {
 		{"RefreshGrace", implements[store.RefreshGrace], graceCases()},
 		{"SecondFactors", implements[store.SecondFactors], secondFactorCases()},
 		{"Identities", implements[store.Identities], identityCases()},
+		{"Passkeys", implements[store.Passkeys], passkeyCases()},
 		{"EmailChanges", implements[store.EmailChanges], emailChangeCases()},
 		{"Admin", implements[store.Admin], adminCases()},
 	}

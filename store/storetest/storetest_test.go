@@ -18,7 +18,7 @@ import (
 type coreOnly struct{ store.Store }
 
 var (
-	capabilityGroups = []string{"Pinger", "Cleaner", "Tickets", "RefreshGrace", "SecondFactors", "Identities", "EmailChanges", "Admin"}
+	capabilityGroups = []string{"Pinger", "Cleaner", "Tickets", "RefreshGrace", "SecondFactors", "Identities", "Passkeys", "EmailChanges", "Admin"}
 	coreGroups       = []string{"Users", "RefreshTokens", "Codes", "Times", "Context", "Concurrency"}
 )
 
