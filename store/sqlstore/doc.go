@@ -24,7 +24,10 @@
 // [store.Fold] of the values. refresh_tokens.token holds the digest of a
 // token, verification_codes.code the keyed digest of a code and
 // tickets.digest the digest of a ticket, exactly as the caller passed them;
-// the store never sees a raw token, code or ticket.
+// the store never sees a raw token, code or ticket. The capabilities add
+// their own tables; those of passkeys are webauthn_users (one WebAuthn user
+// handle per user, unique) and passkeys (credential ids unique, byte
+// fields as BYTEA or BLOB, transports as a JSON array of strings).
 //
 // [WithTablePrefix] puts a prefix in front of every table and index name,
 // the bookkeeping table's too, for a database that already has a table
@@ -41,7 +44,8 @@
 // Times are kept at microsecond precision (finer digits are cut off) and
 // returned in UTC: as timestamptz on PostgreSQL, and on SQLite as INTEGER
 // microseconds since the Unix epoch, which is exact, compact and sorts as
-// time does. A zero LastLoginAt or TokensValidAfter is stored as NULL.
+// time does. A zero LastLoginAt or TokensValidAfter, and a passkey's zero
+// LastUsedAt, are stored as NULL.
 //
 // A Store used before [Store.Migrate] (or after an upgrade of this package
 // that brings a new schema version, before Migrate has run) returns errors
@@ -64,15 +68,18 @@
 // round trip each, once pgx has prepared the statement on the connection);
 // [Store.UserWithSession] reads the user and the session's state in one
 // query; [Store.CheckCode] is one UPDATE that re-checks the code's state on
-// the row it changes. All stay correct under READ COMMITTED across any
-// number of processes. Rotation, session start and every method that
-// revokes tokens in bulk (SetPassword, ResetPasswordWithCode, SetActive,
-// RevokeFamily, RevokeAllSessions, DeleteUser, and reuse detection) take a
-// per-user advisory lock (pg_advisory_xact_lock, in the key space whose
+// the row it changes, and so is [Store.UsePasskey] on the passkey's
+// counter. All stay correct under READ COMMITTED across any number of
+// processes. Rotation, session start and every method that revokes tokens
+// in bulk (SetPassword, ResetPasswordWithCode, SetActive, RevokeFamily,
+// RevokeAllSessions, DeleteUser, and reuse detection) take a per-user
+// advisory lock (pg_advisory_xact_lock, in the key space whose
 // first half is 1718579813) before they read or write the tokens, so a
 // revocation never misses a token that a concurrent rotation or login
-// inserts. Replacements of one unverified email queue on an advisory lock
-// of the folded email.
+// inserts. DeleteIdentity and DeletePasskey take the same lock, so that of
+// concurrent deletions of a user's last two ways to sign in one fails.
+// Replacements of one unverified email queue on an advisory lock of the
+// folded email.
 //
 // On SQLite every multi-statement method is one BEGIN IMMEDIATE transaction
 // on its own connection: writers are serialised, waiting for each other up
@@ -86,7 +93,8 @@
 // # Errors
 //
 // Every unique violation is a *[store.ConflictError] naming the key
-// (username, email, a record's ID, a token's or ticket's digest). Other
+// (username, email, a record's ID, a token's or ticket's digest, a
+// provider identity, a passkey's credential id). Other
 // errors the database reports are wrapped with a message starting
 // "sqlstore:" that never contains argument values; one that means the
 // database cannot be reached right now (a refused or broken connection, a

@@ -187,7 +187,9 @@ func (s *Store) writeErr(ctx context.Context, op string, err error) error {
 // constraint (users_email_folded_key, refresh_tokens_token_key,
 // tickets_pkey), SQLite the columns (users.email_folded,
 // refresh_tokens.token, tickets.kind, tickets.digest). Every other unique
-// key is a record's primary key.
+// key is a record's primary key, and so is a WebAuthn user handle
+// (webauthn_users_handle_key, webauthn_users.handle): the Passkeys
+// contract names [store.FieldID] when a handle is another user's.
 func conflictField(err error) string {
 	msg := err.Error()
 	switch {
@@ -201,6 +203,8 @@ func conflictField(err error) string {
 		return store.FieldDigest
 	case strings.Contains(msg, "identities_provider_subject_key"), strings.Contains(msg, "identities.provider"):
 		return store.FieldIdentity
+	case strings.Contains(msg, "passkeys_credential_id_key"), strings.Contains(msg, "passkeys.credential_id"):
+		return store.FieldCredential
 	}
 	return store.FieldID
 }

@@ -123,9 +123,10 @@ func (s *Store) Identities(ctx context.Context, userID string) ([]store.Identity
 }
 
 // DeleteIdentity removes the user's identity, in one transaction under the
-// user's lock, unless the user has no password and no other identity
-// ([store.ErrLastLoginMethod]). An identity the user does not have is
-// [store.ErrNotFound].
+// user's lock, unless the user has no password, no other identity and no
+// passkey ([store.ErrLastLoginMethod]). An identity the user does not have
+// is [store.ErrNotFound]. DeletePasskey takes the same lock, so of
+// concurrent deletions of a user's last two ways to sign in one fails.
 func (s *Store) DeleteIdentity(ctx context.Context, userID, identityID string) error {
 	if !storable(userID, identityID) {
 		return store.ErrNotFound
@@ -135,18 +136,19 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID, identityID string) e
 			return err
 		}
 		var hash string
-		var others int
+		var others, passkeys int
 		err := q.QueryRowContext(ctx, s.sql(`SELECT u.hashed_password,
-			(SELECT COUNT(*) FROM {p}identities o WHERE o.user_id = u.id AND o.id <> $2)
+			(SELECT COUNT(*) FROM {p}identities o WHERE o.user_id = u.id AND o.id <> $2),
+			(SELECT COUNT(*) FROM {p}passkeys k WHERE k.user_id = u.id)
 			FROM {p}users u JOIN {p}identities i ON i.user_id = u.id
-			WHERE u.id = $1 AND i.id = $2`), userID, identityID).Scan(&hash, &others)
+			WHERE u.id = $1 AND i.id = $2`), userID, identityID).Scan(&hash, &others, &passkeys)
 		if errNoRows(err) {
 			return store.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if hash == "" && others == 0 {
+		if hash == "" && others == 0 && passkeys == 0 {
 			return store.ErrLastLoginMethod
 		}
 		_, err = q.ExecContext(ctx, s.sql(`DELETE FROM {p}identities WHERE id = $1 AND user_id = $2`), identityID, userID)

@@ -95,8 +95,8 @@ func validPrefix(p string) bool {
 
 // Store is a [store.Store] on a database/sql database, PostgreSQL or SQLite.
 // It also implements [store.Tickets], [store.SecondFactors],
-// [store.Identities], [store.Admin], [store.EmailChanges], [store.Pinger]
-// and [store.Cleaner].
+// [store.Identities], [store.Passkeys], [store.Admin], [store.EmailChanges],
+// [store.Pinger] and [store.Cleaner].
 //
 // Create one with [New]; the zero value is not usable. A Store is safe for
 // concurrent use by multiple goroutines, and by several processes sharing

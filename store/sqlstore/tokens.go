@@ -355,6 +355,8 @@ func (s *Store) DeleteExpired(ctx context.Context, before, unverifiedBefore time
 			`DELETE FROM {p}recovery_codes WHERE user_id IN (` + doomed + `)`,
 			`DELETE FROM {p}second_factors WHERE user_id IN (` + doomed + `)`,
 			`DELETE FROM {p}identities WHERE user_id IN (` + doomed + `)`,
+			`DELETE FROM {p}passkeys WHERE user_id IN (` + doomed + `)`,
+			`DELETE FROM {p}webauthn_users WHERE user_id IN (` + doomed + `)`,
 			`DELETE FROM {p}users WHERE NOT is_verified AND created_at < $1`,
 		} {
 			if err := del(query, s.ts(unverifiedBefore)); err != nil {

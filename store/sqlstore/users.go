@@ -377,7 +377,8 @@ func (s *Store) revokeAll(ctx context.Context, q querier, userID, keepFamily str
 }
 
 // DeleteUser removes the user with their refresh tokens, codes, tickets,
-// second factor and recovery codes, and identities, in one transaction (it
+// second factor and recovery codes, identities, passkeys and WebAuthn
+// handle, in one transaction (it
 // does not rely on ON DELETE CASCADE, which SQLite applies only with
 // foreign_keys on). It returns [store.ErrNotFound] for an unknown user.
 func (s *Store) DeleteUser(ctx context.Context, userID string) error {
@@ -403,6 +404,8 @@ func (s *Store) deleteUserRows(ctx context.Context, q querier, userID string) er
 		`DELETE FROM {p}recovery_codes WHERE user_id = $1`,
 		`DELETE FROM {p}second_factors WHERE user_id = $1`,
 		`DELETE FROM {p}identities WHERE user_id = $1`,
+		`DELETE FROM {p}passkeys WHERE user_id = $1`,
+		`DELETE FROM {p}webauthn_users WHERE user_id = $1`,
 		`DELETE FROM {p}users WHERE id = $1`,
 	} {
 		if _, err := q.ExecContext(ctx, s.sql(query), userID); err != nil {
