@@ -348,3 +348,28 @@ func (f *fixture) codeSkippingNotices(tb testing.TB, to string) string {
 		}
 	}
 }
+
+// Turning the second factor on and off, and new recovery codes, are told
+// to the user (DESIGN §7).
+func TestNoticeSecondFactor(t *testing.T) {
+	f := newFixture(t, newMemStore, mfaOn, withLifecycle)
+	ctx := context.Background()
+	e := f.enrol(t, "alice")
+	id := f.identity(t, e.tokens)
+	_, err := f.svc.RegenerateRecoveryCodes(ctx, id, strongPassword, f.code(t, e.secret), auth.Client{})
+	require.NoError(t, err)
+	f.clock.Advance(30 * time.Second)
+	require.NoError(t, f.svc.DisableTOTP(ctx, id, strongPassword, f.code(t, e.secret), auth.Client{}))
+	assert.Equal(t, []mailer.Kind{mailer.NoticeAccountChanged, mailer.NoticeAccountChanged, mailer.NoticeAccountChanged},
+		f.notices(t, f.svc, "alice@example.com"))
+	var texts []string
+	for _, m := range f.mail.Messages() {
+		if m.Kind == mailer.NoticeAccountChanged {
+			texts = append(texts, m.Text)
+		}
+	}
+	require.Len(t, texts, 3)
+	assert.Contains(t, texts[0], "Two-step verification was turned on")
+	assert.Contains(t, texts[1], "New recovery codes")
+	assert.Contains(t, texts[2], "Two-step verification was turned off")
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/store"
 	"github.com/forgeauth/forgeauth/token"
 	"github.com/forgeauth/forgeauth/totp"
@@ -269,6 +270,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, id Identity, code string, c C
 		return nil, storeErr("confirm totp", err)
 	}
 	s.emit(ctx, EventMFAEnabled, OutcomeSuccess, userID, id.Claims.SessionID, c, "")
+	s.noticeByID(ctx, userID, NoticeMFAEnabled)
 	return codes, nil
 }
 
@@ -299,6 +301,7 @@ func (s *Service) DisableTOTP(ctx context.Context, id Identity, currentPassword,
 		return storeErr("delete second factor", err)
 	}
 	s.emit(ctx, EventMFADisabled, OutcomeSuccess, u.ID, id.Claims.SessionID, c, "")
+	s.notify(ctx, u, NoticeMFADisabled, mailer.Notice{})
 	return nil
 }
 
@@ -328,6 +331,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, id Identity, curr
 		return nil, storeErr("replace recovery codes", err)
 	}
 	s.emit(ctx, EventRecoveryCodesRegenerated, OutcomeSuccess, u.ID, id.Claims.SessionID, c, "")
+	s.notify(ctx, u, NoticeRecoveryCodes, mailer.Notice{})
 	return codes, nil
 }
 

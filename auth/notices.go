@@ -31,6 +31,7 @@ const (
 	// The notices of the second factor, passkey and provider features.
 	NoticeMFAEnabled     NoticeKind = "mfa_enabled"
 	NoticeMFADisabled    NoticeKind = "mfa_disabled"
+	NoticeRecoveryCodes  NoticeKind = "recovery_codes" // new recovery codes; the old ones died
 	NoticePasskeyAdded   NoticeKind = "passkey_added"
 	NoticePasskeyRemoved NoticeKind = "passkey_removed"
 	NoticeIdentityLinked NoticeKind = "identity_linked"
@@ -48,6 +49,7 @@ var noticeMail = map[NoticeKind]struct {
 	NoticeSignupAttempt:   {mailer.NoticeSignupAttempt, ""},
 	NoticeMFAEnabled:      {mailer.NoticeAccountChanged, "Two-step verification was turned on for your account."},
 	NoticeMFADisabled:     {mailer.NoticeAccountChanged, "Two-step verification was turned off for your account."},
+	NoticeRecoveryCodes:   {mailer.NoticeAccountChanged, "New recovery codes were made for your account; the old ones no longer work."},
 	NoticePasskeyAdded:    {mailer.NoticeAccountChanged, "A passkey was added to your account."},
 	NoticePasskeyRemoved:  {mailer.NoticeAccountChanged, "A passkey was removed from your account."},
 	NoticeIdentityLinked:  {mailer.NoticeAccountChanged, "A sign-in provider was linked to your account."},
@@ -61,7 +63,7 @@ func (k NoticeKind) valid() bool {
 // NoticeKinds returns every notice kind.
 func NoticeKinds() []NoticeKind {
 	return []NoticeKind{NoticeNewDevice, NoticePasswordChanged, NoticeEmailChanged, NoticeSignupAttempt,
-		NoticeMFAEnabled, NoticeMFADisabled, NoticePasskeyAdded, NoticePasskeyRemoved, NoticeIdentityLinked}
+		NoticeMFAEnabled, NoticeMFADisabled, NoticeRecoveryCodes, NoticePasskeyAdded, NoticePasskeyRemoved, NoticeIdentityLinked}
 }
 
 // errUnknownNotice is wrapped by ParseNoticeKinds for an unknown kind.
@@ -112,6 +114,21 @@ func (s *Service) notify(ctx context.Context, u store.User, kind NoticeKind, n m
 	if err := s.mail.Send(ctx, msg); err != nil {
 		s.log.WarnContext(ctx, "auth: queueing a notice failed", "user_id", u.ID, "notice", string(kind), "error", err)
 	}
+}
+
+// noticeByID is notify for a flow that holds only the user's id: the
+// user is read first, and a failure to read them leaves the notice out
+// (logged), never the flow.
+func (s *Service) noticeByID(ctx context.Context, userID string, kind NoticeKind) {
+	if s.mail == nil || s.life.noticesOff[kind] {
+		return
+	}
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		s.log.WarnContext(ctx, "auth: reading the user for a notice failed", "user_id", userID, "notice", string(kind), "error", err)
+		return
+	}
+	s.notify(ctx, u, kind, mailer.Notice{})
 }
 
 // noticeLogin sends the new-device notice for a successful login when the
