@@ -35,6 +35,13 @@
 //     [Service.DisableTOTP], [Service.RegenerateRecoveryCodes],
 //     [Service.MFAStatus]; Login then answers an *[MFARequiredError] and
 //     [Service.VerifyMFA] finishes it. Tokens carry amr ([HasSecondFactor]).
+//   - Passkeys (Config.Passkeys): [Service.BeginPasskeyRegistration] and
+//     [Service.FinishPasskeyRegistration], [Service.BeginPasskeySignup] and
+//     [Service.FinishPasskeySignup] (an account without a password),
+//     [Service.BeginPasskeyLogin] and [Service.FinishPasskeyLogin]
+//     (discoverable, by name, or as the second step of an
+//     *[MFARequiredError]), [Service.Passkeys], [Service.RenamePasskey],
+//     [Service.DeletePasskey].
 //   - Sign-in with other providers (Config.OAuth): [Service.BeginOAuth],
 //     [Service.FinishOAuth], [Service.ExchangeOAuthCode], [Service.LinkOAuth],
 //     [Service.Identities], [Service.UnlinkIdentity].
