@@ -72,16 +72,21 @@ const noUser = "00000000-0000-4000-8000-000000000000"
 // answer must not depend on them.
 func (s *Service) sendCode(ctx context.Context, u store.User, typ store.CodeType, registering bool, c Client) {
 	sends, kind, event := s.verifySends, mailer.Verification, EventVerificationSent
-	if typ == store.CodePasswordReset {
+	// Keyed by the address, not the account, so that registering the
+	// address again (which replaces a pending account) does not reset it.
+	key := digestKey(store.Fold(u.Email))
+	switch typ {
+	case store.CodePasswordReset:
 		sends, kind, event = s.resetSends, mailer.PasswordReset, EventResetRequested
+	case store.CodeAccountDeletion:
+		// The limits of verification codes, under keys of their own.
+		kind, event = mailer.AccountDeletion, EventDeletionCodeSent
+		key = digestKey("account-deletion|" + store.Fold(u.Email))
 	}
 	limits := sends.all
 	if registering {
 		limits = sends.hourly
 	}
-	// Keyed by the address, not the account, so that registering the
-	// address again (which replaces a pending account) does not reset it.
-	key := digestKey(store.Fold(u.Email))
 	if err := reserve(ctx, limits, key); err != nil {
 		if errors.Is(err, ErrRateLimited) {
 			s.emit(ctx, EventRateLimited, OutcomeFailure, u.ID, "", c, string(typ)+"_sends")

@@ -41,6 +41,9 @@ var (
 	ErrForbidden = errors.New("auth: forbidden")
 	// ErrLastSuperuser: the change would leave no active superuser.
 	ErrLastSuperuser = errors.New("auth: the last active superuser cannot be removed")
+	// ErrHasPassword: the account has a password, which is what confirms
+	// its deletion; a deletion code is for accounts without one.
+	ErrHasPassword = errors.New("auth: the account has a password")
 	// ErrInvalidCursor: a page cursor that this service did not hand out
 	// for this query (tampered, foreign, or of another search).
 	ErrInvalidCursor = errors.New("auth: invalid cursor")
@@ -52,6 +55,7 @@ const (
 	EventEmailChangeRequested EventKind = "email_change_requested"
 	EventEmailChanged         EventKind = "email_changed"
 	EventAccountDeleted       EventKind = "account_deleted"
+	EventDeletionCodeSent     EventKind = "deletion_code_sent"
 	EventSignupAttempt        EventKind = "signup_attempt" // uniform registration of a taken address
 	EventAdminUserUpdated     EventKind = "admin_user_updated"
 	EventAdminLoggedOutAll    EventKind = "admin_logged_out_all"
@@ -355,6 +359,70 @@ func (s *Service) DeleteAccount(ctx context.Context, id Identity, current string
 	if err != nil {
 		return err
 	}
+	return s.removeAccount(ctx, u, id, c)
+}
+
+// RequestDeletionCode mails the signed-in user a code that confirms the
+// deletion of their account with [Service.DeleteAccountWithCode]: the proof
+// for an account without a password (passkeys or providers only), where
+// DeleteAccount has none to check. The code is a verification code of its
+// own type (valid Config.CodeTTL, 5 wrong guesses), mailed under the
+// limits of verification codes.
+//
+// It returns [ErrHasPassword] for an account with a password,
+// [ErrInvalidToken] when the user is gone, and [ErrNotEnabled] unless
+// Config.Lifecycle.AccountChanges is on in Complete mode.
+func (s *Service) RequestDeletionCode(ctx context.Context, id Identity, c Client) error {
+	if !s.life.accountChanges || s.mode != ModeComplete || s.mail == nil {
+		return ErrNotEnabled
+	}
+	u, err := s.store.UserByID(ctx, id.Claims.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return ErrInvalidToken
+	case err != nil:
+		return storeErr("find user", err)
+	case u.HashedPassword != "":
+		return ErrHasPassword
+	}
+	s.sendCode(ctx, u, store.CodeAccountDeletion, false, c)
+	return nil
+}
+
+// DeleteAccountWithCode deletes the signed-in user, as DeleteAccount does,
+// after checking the code [Service.RequestDeletionCode] mailed them. A
+// wrong code counts one of the code's attempts and is [ErrInvalidCode], as
+// is an expired, used or exhausted one; an account that has a password is
+// [ErrHasPassword] (it confirms with the password).
+func (s *Service) DeleteAccountWithCode(ctx context.Context, id Identity, code string, c Client) error {
+	if !s.life.accountChanges {
+		return ErrNotEnabled
+	}
+	u, err := s.store.UserByID(ctx, id.Claims.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return ErrInvalidToken
+	case err != nil:
+		return storeErr("find user", err)
+	case u.HashedPassword != "":
+		return ErrHasPassword
+	}
+	if !wellFormedCode(code) {
+		return ErrInvalidCode
+	}
+	err = s.store.CheckCode(ctx, u.ID, store.CodeAccountDeletion, s.codeDigest(store.CodeAccountDeletion, u.ID, code), s.codeMaxAttempts, s.now().UTC())
+	if err := codeErr(err); err != nil {
+		if errors.Is(err, ErrInvalidCode) {
+			s.emit(ctx, EventAccountDeleted, OutcomeFailure, u.ID, id.Claims.SessionID, c, "invalid_code")
+		}
+		return err
+	}
+	return s.removeAccount(ctx, u, id, c)
+}
+
+// removeAccount deletes u and every record of theirs in one step.
+func (s *Service) removeAccount(ctx context.Context, u store.User, id Identity, c Client) error {
+	var err error
 	if a, ok := s.store.(store.Admin); ok {
 		err = a.RemoveUser(ctx, u.ID)
 	} else {

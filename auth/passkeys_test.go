@@ -14,6 +14,7 @@ import (
 
 	"github.com/forgeauth/forgeauth/auth"
 	"github.com/forgeauth/forgeauth/internal/fakeauthn"
+	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/store"
 	"github.com/forgeauth/forgeauth/token"
 )
@@ -655,4 +656,89 @@ func TestPasskeysNeedTheirCapabilities(t *testing.T) {
 	_, err = auth.New(cfg)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "does not belong to the relying party id")
+}
+
+// passkeyUser signs up name with a passkey only, verifies the address and
+// signs in; it returns the user, the authenticator and the tokens.
+func (f *fixture) passkeyUser(tb testing.TB, name string) (store.User, *fakeauthn.Authenticator, auth.Tokens) {
+	tb.Helper()
+	ctx := context.Background()
+	a := fakeauthn.New(passkeyOrigin)
+	email := name + "@example.com"
+	c, err := f.svc.BeginPasskeySignup(ctx, name, email, auth.Client{})
+	require.NoError(tb, err)
+	cred, _, err := a.Create(c.Options)
+	require.NoError(tb, err)
+	_, err = f.svc.FinishPasskeySignup(ctx, c.ID, cred, "", auth.Client{})
+	require.NoError(tb, err)
+	u, err := f.svc.VerifyEmail(ctx, email, f.codeSkippingNotices(tb, email), auth.Client{})
+	require.NoError(tb, err)
+	f.nextMail(tb, email) // the welcome mail
+	tok, err := f.passkeyLogin(tb, a, name, "")
+	require.NoError(tb, err)
+	return u, a, tok
+}
+
+// An account without a password confirms its deletion with a mailed code
+// (DESIGN §11); an account with one, with the password.
+func TestDeleteAccountWithCode(t *testing.T) {
+	f := newFixture(t, newMemStore, passkeysOn, withLifecycle)
+	ctx := context.Background()
+	kate, a, tok := f.passkeyUser(t, "kate")
+	id := f.identity(t, tok)
+
+	require.ErrorIs(t, f.svc.DeleteAccountWithCode(ctx, id, "123456", auth.Client{}), auth.ErrInvalidCode, "no code asked for yet")
+	require.ErrorIs(t, f.svc.DeleteAccount(ctx, id, "", auth.Client{}), auth.ErrInvalidPassword, "no password to confirm with")
+	require.NoError(t, f.svc.RequestDeletionCode(ctx, id, auth.Client{}))
+	code := f.codeSkippingNotices(t, "kate@example.com")
+	var mail mailer.Message
+	for _, m := range f.mail.Messages() {
+		if m.Kind == mailer.AccountDeletion {
+			mail = m
+		}
+	}
+	assert.Contains(t, mail.Subject, "deletion")
+	for _, bad := range []string{"", "12345", "abcdef", wrongCode(code)} {
+		require.ErrorIs(t, f.svc.DeleteAccountWithCode(ctx, id, bad, auth.Client{}), auth.ErrInvalidCode, "code %q", bad)
+	}
+	_, err := f.store.UserByID(ctx, kate.ID)
+	require.NoError(t, err, "a wrong code deletes nothing")
+
+	require.NoError(t, f.svc.DeleteAccountWithCode(ctx, id, code, auth.Client{}))
+	_, err = f.store.UserByID(ctx, kate.ID)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = f.svc.Authenticate(ctx, tok.AccessToken)
+	require.ErrorIs(t, err, auth.ErrInvalidToken)
+	_, err = f.store.(store.Passkeys).PasskeyByCredentialID(ctx, a.Credentials()[0].ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "the passkeys go with the account")
+	_, err = f.passkeyLogin(t, a, "", "")
+	require.ErrorIs(t, err, auth.ErrInvalidCredentials)
+
+	// The account of a password confirms with it.
+	f.verifiedUser(t, "alice")
+	alice := f.identity(t, f.login(t, "alice", strongPassword))
+	require.ErrorIs(t, f.svc.RequestDeletionCode(ctx, alice, auth.Client{}), auth.ErrHasPassword)
+	require.ErrorIs(t, f.svc.DeleteAccountWithCode(ctx, alice, "123456", auth.Client{}), auth.ErrHasPassword)
+
+	// Five wrong guesses end the code.
+	_, _, tok = f.passkeyUser(t, "lena")
+	lena := f.identity(t, tok)
+	require.NoError(t, f.svc.RequestDeletionCode(ctx, lena, auth.Client{}))
+	code = f.codeSkippingNotices(t, "lena@example.com")
+	for range 5 {
+		require.ErrorIs(t, f.svc.DeleteAccountWithCode(ctx, lena, wrongCode(code), auth.Client{}), auth.ErrInvalidCode)
+	}
+	require.ErrorIs(t, f.svc.DeleteAccountWithCode(ctx, lena, code, auth.Client{}), auth.ErrInvalidCode)
+
+	off := newFixture(t, newMemStore, passkeysOn)
+	require.ErrorIs(t, off.svc.RequestDeletionCode(ctx, lena, auth.Client{}), auth.ErrNotEnabled)
+	require.ErrorIs(t, off.svc.DeleteAccountWithCode(ctx, lena, code, auth.Client{}), auth.ErrNotEnabled)
+}
+
+// wrongCode is another well-formed code than code.
+func wrongCode(code string) string {
+	if code == "000000" {
+		return "111111"
+	}
+	return "000000"
 }

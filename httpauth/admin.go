@@ -196,6 +196,7 @@ func (h *Handler) lifecycleRoutes(basic bool) []route {
 			rs = append(rs,
 				route{method: "POST", path: "/auth/change-email", limited: true, bearer: true, serve: h.changeEmail},
 				route{method: "POST", path: "/auth/confirm-email-change", limited: true, bearer: true, serve: h.confirmEmailChange},
+				route{method: "POST", path: "/users/me/deletion-code", limited: true, bearer: true, serve: h.deletionCode},
 			)
 		}
 		rs = append(rs, route{method: "DELETE", path: "/users/me", limited: true, bearer: true, serve: h.deleteMe})
@@ -218,6 +219,10 @@ func lifecycleProblem(err error) (p *problem, ok bool) {
 	switch {
 	case errors.Is(err, auth.ErrLastSuperuser):
 		return newProblem(codeLastSuperuser, "The last active superuser cannot be demoted, disabled or deleted."), true
+	case errors.Is(err, auth.ErrHasPassword):
+		p := newProblem(codeBadRequest, "This account has a password: confirm the deletion with current_password.")
+		p.Errors = []fieldError{{Field: "code", Code: "password_set", Message: "A mailed code is for accounts without a password."}}
+		return p, true
 	case errors.Is(err, auth.ErrInvalidCursor):
 		return newProblem(codeBadRequest, "The cursor is not one this server handed out for this search."), true
 	case errors.Is(err, auth.ErrForbidden):

@@ -58,7 +58,7 @@ func TestLifecycleRoutesServed(t *testing.T) {
 			})
 		}
 	}
-	assert.Equal(t, 29, n)
+	assert.Equal(t, 30, n)
 
 	basic := newFixture(t, fixtureOpts{basic: true, mutate: lifecycleOn})
 	assert.NotNil(t, basic.doc.Paths.Find("/users/me").Delete, "Basic mode deletes accounts")

@@ -280,3 +280,45 @@ func TestPasskeyCookieMode(t *testing.T) {
 	assert.True(t, c.HttpOnly)
 	assert.True(t, strings.HasPrefix(c.Name, "__Secure-"))
 }
+
+// DELETE /users/me for an account without a password: a mailed code.
+func TestDeleteMeWithCode(t *testing.T) {
+	f := newFixture(t, fixtureOpts{opts: httpauth.Options{DisableIPLimit: true}, mutate: func(c *auth.Config) {
+		lifecycleOn(c)
+		c.Passkeys = auth.PasskeyConfig{RPID: "localhost", Origins: []string{passkeyOrigin}}
+	}})
+	a := fakeauthn.New(passkeyOrigin)
+	c := f.begin(t, "/auth/passkeys/signup/begin", `{"username":"kate","email":"kate@example.com"}`, "")
+	cred, _, err := a.Create(c.Options)
+	require.NoError(t, err)
+	f.post(t, "/auth/passkeys/signup/finish", finishBody(t, c.CeremonyID, cred, "")).json(t, http.StatusCreated, &userBody{})
+	f.post(t, "/auth/verify-email", `{"email":"kate@example.com","code":"`+f.nextCode(t, "kate@example.com")+`"}`).json(t, http.StatusOK, &userBody{})
+	var tok tokenBody
+	f.passkeyLoginHTTP(t, a, "").json(t, http.StatusOK, &tok)
+	del := func(body string) result {
+		return f.do(t, req{method: "DELETE", path: prefix + "/users/me", bearer: tok.AccessToken, body: body})
+	}
+
+	del(`{}`).problem(t, http.StatusBadRequest, "bad_request")
+	del(`{"current_password":"x","code":"123456"}`).problem(t, http.StatusBadRequest, "bad_request")
+	del(`{"code":"123456"}`).problem(t, http.StatusBadRequest, "invalid_code")
+	var sent struct {
+		Detail string `json:"detail"`
+	}
+	f.do(t, req{method: "POST", path: prefix + "/users/me/deletion-code", bearer: tok.AccessToken}).json(t, http.StatusAccepted, &sent)
+	code := f.nextCode(t, "kate@example.com")
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	del(`{"code":"`+wrong+`"}`).problem(t, http.StatusBadRequest, "invalid_code")
+	del(`{"current_password":"anything"}`).problem(t, http.StatusUnauthorized, "invalid_password")
+	del(`{"code":"` + code + `"}`).expectNoContent(t)
+	f.do(t, req{method: "GET", path: prefix + "/users/me", bearer: tok.AccessToken}).problem(t, http.StatusUnauthorized, "invalid_token")
+
+	// A password account asks for no code.
+	f.verifiedUser(t, "alice")
+	alice := f.login(t, "alice").AccessToken
+	p := f.do(t, req{method: "POST", path: prefix + "/users/me/deletion-code", bearer: alice}).problem(t, http.StatusBadRequest, "bad_request")
+	assert.Equal(t, "password_set", p.Errors[0].Code)
+}

@@ -34,9 +34,12 @@ const (
 	Verification  Kind = "verification"
 	PasswordReset Kind = "password_reset"
 	Welcome       Kind = "welcome"
+	// AccountDeletion carries the code that confirms the deletion of an
+	// account without a password.
+	AccountDeletion Kind = "account_deletion"
 )
 
-var kinds = [...]Kind{Verification, PasswordReset, Welcome, EmailChange,
+var kinds = [...]Kind{Verification, PasswordReset, Welcome, EmailChange, AccountDeletion,
 	NoticeNewDevice, NoticePasswordChanged, NoticeEmailChanged, NoticeSignupAttempt, NoticeAccountChanged}
 
 // subjectTemplate is the block of a .txt file that gives the subject.

@@ -10,6 +10,12 @@ import (
 // email change; it is kept by a store that implements [EmailChanges].
 const CodeEmailChange CodeType = "email_change"
 
+// CodeAccountDeletion is the type of a code that confirms the deletion of
+// an account without a password (one that signs in with passkeys or
+// providers only), mailed to its address. It goes through the core
+// [Codes] methods; the deletion itself removes it with the user.
+const CodeAccountDeletion CodeType = "account_deletion"
+
 // ErrLastSuperuser is returned by the methods of [Admin] that would leave
 // the store without an active superuser (IsSuperuser and IsActive): the
 // last one cannot be demoted, disabled or deleted.
