@@ -11,8 +11,9 @@ var lifecycleCases = []securityCase{
 		}},
 	{"42", "deleting an account removes everything of it in one step; its access tokens fail at once; its username and email can be registered again",
 		map[string][]string{
-			"httpauth":        {"TestDeleteMe"},
-			"store/storetest": {"ChangeEmailDeletedUser", "RemoveUserRacingRefresh", "DeleteUser"},
+			"auth":            {"TestDeleteAccountWithCode"},
+			"httpauth":        {"TestDeleteMe", "TestDeleteMeWithCode"},
+			"store/storetest": {"ChangeEmailDeletedUser", "RemoveUserRacingRefresh", "DeleteUser", "testPasskeysDeleteUser"},
 		}},
 	{"43", "/admin/* as a normal user is 403; disabling ends sessions and access at once; the last superuser cannot remove themself",
 		map[string][]string{
