@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"bytes"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,6 +45,10 @@ func (c *tokenCache) get(tok string, now time.Time) (token.Claims, bool) {
 	if !ok || !now.Before(claims.ExpiresAt) {
 		return token.Claims{}, false
 	}
+	// Every caller gets slices of its own: a handler that changes its
+	// claims must not change another request's.
+	claims.AMR = slices.Clone(claims.AMR)
+	claims.Custom = bytes.Clone(claims.Custom)
 	return claims, true
 }
 

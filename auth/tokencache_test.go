@@ -44,3 +44,17 @@ func TestTokenCacheOldGeneration(t *testing.T) {
 		t.Fatalf("get(a) = %v, %v; want the entry from the old generation", got, ok)
 	}
 }
+
+// A caller that changes the claims it got changes no other caller's.
+func TestTokenCacheHandsOutCopies(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := newTokenCache(4)
+	c.put("a", token.Claims{ID: "a", ExpiresAt: now.Add(time.Minute), AMR: []string{"pwd"}, Custom: []byte(`{"r":1}`)})
+	first, _ := c.get("a", now)
+	first.AMR[0] = "mfa"
+	first.Custom[6] = '2'
+	second, _ := c.get("a", now)
+	if second.AMR[0] != "pwd" || string(second.Custom) != `{"r":1}` {
+		t.Fatalf("the second caller sees %v %s: the first one's changes", second.AMR, second.Custom)
+	}
+}
