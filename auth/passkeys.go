@@ -182,10 +182,15 @@ type passkeyState struct {
 	rp      *webauthn.WebAuthn
 	keys    store.Passkeys
 	tickets store.Tickets
+	// decoyKey makes the stand-in credential of a name without passkeys:
+	// the same for a name on every call (and, derived from the code key,
+	// on every instance).
+	decoyKey []byte
 }
 
-// newPasskeys checks cfg.Passkeys; nil when passkeys are off.
-func newPasskeys(cfg Config, st store.Store) (*passkeyState, error) {
+// newPasskeys checks cfg.Passkeys; nil when passkeys are off. codeKey, when
+// set, keys the decoy credentials; otherwise a random key does.
+func newPasskeys(cfg Config, st store.Store, codeKey []byte, random io.Reader) (*passkeyState, error) {
 	pc := cfg.Passkeys
 	if pc.RPID == "" && len(pc.Origins) == 0 {
 		return nil, nil
@@ -230,7 +235,27 @@ func newPasskeys(cfg Config, st store.Store) (*passkeyState, error) {
 		return nil, fmt.Errorf("auth: Config.Passkeys: %w", err)
 	}
 	p.rp = rp
+	if len(codeKey) > 0 {
+		p.decoyKey = derive(codeKey, "forgeauth passkey decoy key v1")
+	} else {
+		p.decoyKey = make([]byte, 32)
+		if _, err := io.ReadFull(random, p.decoyKey); err != nil {
+			return nil, fmt.Errorf("auth: reading randomness: %w", err)
+		}
+	}
 	return p, nil
+}
+
+// decoy is the stand-in user of a sign-in begun for a name that has no
+// account, or no passkey: one credential id derived from the name, so
+// that the options list a credential as a real account's do, and list
+// the same one every time.
+func (p *passkeyState) decoy(name string) *rpUser {
+	id := derive(p.decoyKey, "credential|"+store.Fold(name))
+	return &rpUser{handle: derive(p.decoyKey, "handle|"+store.Fold(name)), creds: []webauthn.Credential{{
+		ID:        id,
+		Transport: []protocol.AuthenticatorTransport{protocol.Internal, protocol.Hybrid},
+	}}}
 }
 
 // PasskeysEnabled reports whether Config.Passkeys is set.
@@ -623,9 +648,10 @@ func (s *Service) FinishPasskeySignup(ctx context.Context, ceremonyID string, cr
 // it is a discoverable sign-in (the authenticator offers the passkeys it
 // holds for the relying party; conditional UI). With a username (or
 // email) the options list that user's passkeys; a name that has no
-// account, or none with a passkey, gets options of the same shape, and its
-// ceremony can only fail, at the finish, with the same answer as a wrong
-// passkey. With an mfaToken (from an *[MFARequiredError]) it is the second
+// account, or none with a passkey, gets options of the same shape (a
+// stand-in credential id derived from the name, the same on every call),
+// and its ceremony can only fail, at the finish, with the same answer as a
+// wrong passkey. With an mfaToken (from an *[MFARequiredError]) it is the second
 // step of a sign-in: the options list the challenged user's passkeys and
 // the finish consumes the mfa_token; it returns [ErrInvalidMFAToken] for a
 // token that is unknown, used or expired.
@@ -653,7 +679,7 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, username, mfaToken stri
 		}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			st.Unknown = true
+			return s.decoyCeremony(ctx, login, "")
 		case err != nil:
 			return PasskeyCeremony{}, storeErr("find user", err)
 		default:
@@ -680,14 +706,13 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, username, mfaToken stri
 		return PasskeyCeremony{}, err
 	}
 	if len(ru.creds) == 0 {
-		// Shaped like a discoverable sign-in, which a name without an
-		// account also gets; the finish refuses every credential.
-		assertion, session, err := s.passkeys.rp.BeginDiscoverableLogin()
-		if err != nil {
-			return PasskeyCeremony{}, fmt.Errorf("auth: begin passkey sign-in: %w", err)
+		// Shaped like a sign-in of an account with a passkey, as a name
+		// without an account is; the finish refuses every credential.
+		name := username
+		if name == "" {
+			name = u.ID
 		}
-		st.Session, st.Unknown = *session, st.MFA == ""
-		return s.putCeremony(ctx, ticketPasskeyLogin, u.ID, st, assertion.Response)
+		return s.decoyCeremony(ctx, normalize(name), u.ID)
 	}
 	assertion, session, err := s.passkeys.rp.BeginLogin(ru)
 	if err != nil {
@@ -695,6 +720,17 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, username, mfaToken stri
 	}
 	st.Session = *session
 	return s.putCeremony(ctx, ticketPasskeyLogin, u.ID, st, assertion.Response)
+}
+
+// decoyCeremony begins a sign-in that can only fail, for a name without an
+// account or a user without a passkey, with options shaped like a real
+// one's.
+func (s *Service) decoyCeremony(ctx context.Context, name, userID string) (PasskeyCeremony, error) {
+	assertion, session, err := s.passkeys.rp.BeginLogin(s.passkeys.decoy(name))
+	if err != nil {
+		return PasskeyCeremony{}, fmt.Errorf("auth: begin passkey sign-in: %w", err)
+	}
+	return s.putCeremony(ctx, ticketPasskeyLogin, userID, ceremony{Session: *session, Unknown: true}, assertion.Response)
 }
 
 // FinishPasskeyLogin verifies the browser's assertion against the ceremony

@@ -148,9 +148,6 @@ func New(cfg Config) (*Service, error) {
 	if s.mfa, err = newMFA(cfg, s.store); err != nil {
 		return nil, err
 	}
-	if s.passkeys, err = newPasskeys(cfg, s.store); err != nil {
-		return nil, err
-	}
 
 	s.codeKey = cfg.CodeKey
 	if s.codeKey == nil && len(tc.Secret) > 0 {
@@ -158,6 +155,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.mode == ModeComplete && len(s.codeKey) < 32 {
 		return nil, errors.New("auth: Config.CodeKey must be at least 32 bytes (and is required with asymmetric token keys)")
+	}
+	if s.passkeys, err = newPasskeys(cfg, s.store, s.codeKey, s.rand); err != nil {
+		return nil, err
 	}
 	if ttl, on := optional(cfg.DeviceTokenTTL, defaultDeviceTokenTTL); on && len(s.codeKey) >= 32 {
 		s.deviceKey, s.deviceTTL = derive(s.codeKey, "forgeauth device token key v1"), ttl
