@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/forgeauth/forgeauth/auth"
 	"github.com/forgeauth/forgeauth/auth/authtest"
 	"github.com/forgeauth/forgeauth/httpauth"
+	"github.com/forgeauth/forgeauth/internal/fakeauthn"
 	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/password"
 	"github.com/forgeauth/forgeauth/store"
@@ -73,6 +75,7 @@ func newFuzzTarget(tb testing.TB) *fuzzTarget {
 		Token:            token.Config{Secret: []byte("fuzz-secret-0123456789abcdef0123")},
 		Password:         password.HasherConfig{Params: params},
 		LoginMaxFailures: -1,
+		Passkeys:         auth.PasskeyConfig{RPID: "localhost", Origins: []string{"http://localhost:8080"}},
 		Now:              func() time.Time { return now },
 		Logger:           slog.New(slog.DiscardHandler),
 	})
@@ -379,5 +382,65 @@ func FuzzDecodeChangePassword(f *testing.F) {
 	f.Add([]byte(`{"current_password":"Wrong-Horse-8","new_password":"weak"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ft.check(t, "/auth/change-password", fuzzJSON, ft.access, body)
+	})
+}
+
+// FuzzDecodePasskeyCredential drives the credential of a passkey sign-in
+// through the strict decoder and go-webauthn's parser: every input is
+// posted as the credential of a live ceremony, and as a whole body. The
+// seeds are a real assertion of a registered passkey (for another
+// ceremony), and its members broken one way each.
+func FuzzDecodePasskeyCredential(f *testing.F) {
+	ft := newFuzzTarget(f)
+	a := fakeauthn.New("http://localhost:8080")
+	begin := func(tb testing.TB, path, bearer string) (string, []byte) {
+		w := ft.serve("POST", path, fuzzJSON, bearer, []byte(`{}`))
+		var c struct {
+			ID      string          `json:"ceremony_id"`
+			Options json.RawMessage `json:"options"`
+		}
+		if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &c) != nil {
+			tb.Fatalf("%s: %d %s", path, w.Code, w.Body)
+		}
+		return c.ID, c.Options
+	}
+	id, opts := begin(f, "/auth/passkeys/register/begin", ft.access)
+	reg, _, err := a.Create(opts)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if w := ft.serve("POST", "/auth/passkeys/register/finish", fuzzJSON, ft.access,
+		[]byte(`{"ceremony_id":"`+id+`","credential":`+string(reg)+`}`)); w.Code != http.StatusCreated {
+		f.Fatalf("register: %d %s", w.Code, w.Body)
+	}
+	_, opts = begin(f, "/auth/passkeys/login/begin", "")
+	assertion, err := a.Get(opts)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(assertion)
+	f.Add(reg)
+	var m map[string]any
+	if err := json.Unmarshal(assertion, &m); err != nil {
+		f.Fatal(err)
+	}
+	for _, k := range []string{"id", "rawId", "type", "response"} {
+		broken := maps.Clone(m)
+		delete(broken, k)
+		b, _ := json.Marshal(broken)
+		f.Add(b)
+		broken[k] = 12345
+		b, _ = json.Marshal(broken)
+		f.Add(b)
+	}
+	for _, s := range []string{`{}`, `{"response":{}}`, `{"id":"","rawId":"","type":"public-key","response":{"clientDataJSON":"","authenticatorData":"","signature":""}}`,
+		`{"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"e30","authenticatorData":"AAAA","signature":"AA","userHandle":"AA"}}`,
+		strings.Repeat(`{"a":`, 500) + `1` + strings.Repeat(`}`, 500)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, cred []byte) {
+		id, _ := begin(t, "/auth/passkeys/login/begin", "")
+		ft.check(t, "/auth/passkeys/login/finish", fuzzJSON, "", []byte(`{"ceremony_id":"`+id+`","credential":`+string(cred)+`}`))
+		ft.check(t, "/auth/passkeys/login/finish", fuzzJSON, "", cred)
 	})
 }
