@@ -41,6 +41,8 @@ func TestOpenAPIDocuments(t *testing.T) {
 			"POST /auth/mfa/verify", "GET /auth/jwks.json", "GET /openapi.json",
 			"GET /auth/oauth/providers", "GET /auth/oauth/{provider}/authorize", "GET /auth/oauth/{provider}/callback",
 			"POST /auth/oauth/exchange",
+			"POST /auth/passkeys/signup/begin", "POST /auth/passkeys/signup/finish",
+			"POST /auth/passkeys/login/begin", "POST /auth/passkeys/login/finish",
 		}},
 		{"cookies", false, true, false, []string{
 			"POST /auth/register", "POST /auth/login", "POST /auth/verify-email", "POST /auth/resend-verification",
@@ -48,6 +50,8 @@ func TestOpenAPIDocuments(t *testing.T) {
 			"GET /auth/jwks.json", "GET /openapi.json",
 			"GET /auth/oauth/providers", "GET /auth/oauth/{provider}/authorize", "GET /auth/oauth/{provider}/callback",
 			"POST /auth/oauth/exchange",
+			"POST /auth/passkeys/signup/begin", "POST /auth/passkeys/signup/finish",
+			"POST /auth/passkeys/login/begin", "POST /auth/passkeys/login/finish",
 		}},
 		{"basic", true, false, false, []string{"POST /auth/register", "POST /auth/login", "GET /auth/jwks.json", "GET /openapi.json"}},
 	} {
@@ -56,7 +60,12 @@ func TestOpenAPIDocuments(t *testing.T) {
 			// every operation the mode can serve.
 			// A key pair, so that the key set is served and documented.
 			keys := withKeyPair(t, "EdDSA")
-			fo := fixtureOpts{basic: mode.basic, mutate: func(c *auth.Config) { lifecycleOn(c); keys(c) }}
+			passkeys := func(c *auth.Config) {
+				if !mode.basic {
+					c.Passkeys = auth.PasskeyConfig{RPID: "localhost", Origins: []string{passkeyOrigin}}
+				}
+			}
+			fo := fixtureOpts{basic: mode.basic, mutate: func(c *auth.Config) { lifecycleOn(c); keys(c); passkeys(c) }}
 			if mode.cookies {
 				fo.opts.Cookies = &httpauth.CookieOptions{}
 			}
@@ -65,6 +74,7 @@ func TestOpenAPIDocuments(t *testing.T) {
 					mfaOn(c)
 					lifecycleOn(c)
 					keys(c)
+					passkeys(c)
 					c.MFAKey = []byte("an MFA key of exactly 32 bytes!!")
 				}
 			}
