@@ -5,15 +5,34 @@
 // cookie authenticates. Sections carry data-requires="<path>" and show
 // only when the server's OpenAPI document has that path, so that a
 // feature the server does not serve never appears, and a new feature's
-// section slots in by naming its path.
+// section slots in by naming its path; a section marked data-webauthn
+// shows only where the browser has passkeys (WebAuthn) too.
 "use strict";
 (() => {
   const API = "/web/api/v1";
   let access = null;      // the access token, in memory only
   let refreshing = null;  // the refresh in flight, shared by every caller
   let renewTimer = 0;
+  let served = null;      // the paths of the API, from its OpenAPI document; null when unknown
+  let mfa = null;         // the second step of a sign-in: {token, methods}
+  let autofill = null;    // the pending passkey autofill request: {controller, done}
+  let autofillEnded = Promise.resolve(); // the end of the last autofill request aborted
+  let passkeyEmail = "";  // the address of an account just made with a passkey
 
   const $ = (id) => document.getElementById(id);
+
+  // The browser's passkey support: the JSON forms of WebAuthn's options and
+  // credentials (WebAuthn Level 3) spare this page any base64url code.
+  const webauthn = Boolean(window.PublicKeyCredential && navigator.credentials &&
+    typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function" &&
+    typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function" &&
+    typeof PublicKeyCredential.prototype.toJSON === "function");
+
+  // servedWithPasskeys reports whether the browser has passkeys and the
+  // server serves path.
+  function servedWithPasskeys(path) {
+    return webauthn && (served === null || path in served);
+  }
 
   function say(text) {
     $("error").textContent = "";
@@ -100,9 +119,14 @@
     $("signed-in").hidden = true;
     $("signed-out").hidden = false;
     document.body.dataset.state = "signed-out";
+    delete document.body.dataset.signin;
+    delete document.body.dataset.passkeys;
+    startAutofill();
   }
 
   async function showSignedIn() {
+    await stopAutofill();
+    hideMFA();
     const me = await call("GET", "/users/me", undefined, true);
     if (!me.ok) {
       ended();
@@ -114,6 +138,326 @@
     $("signed-in").hidden = false;
     document.body.dataset.state = "signed-in";
     await loadDevices();
+    await loadPasskeys();
+  }
+
+  // signedIn keeps the tokens of a finished sign-in and shows the account;
+  // how ("password", "passkey", ...) is left on the body for tests.
+  async function signedIn(t, how, text) {
+    access = t.access_token;
+    scheduleRenewal(t.expires_in);
+    document.body.dataset.signin = how;
+    say(text);
+    await showSignedIn();
+  }
+
+  // loginAnswer takes the answer of any sign-in route: the tokens, the
+  // second step of an account with a second factor, or a problem. It
+  // reports whether someone is signed in now.
+  async function loginAnswer(res, how, text) {
+    const p = res.body || {};
+    if (res.ok) {
+      await signedIn(p, how, text);
+      return true;
+    }
+    if (res.status === 403 && p.code === "mfa_required" && p.mfa_token) {
+      showMFA(p);
+      return false;
+    }
+    if (how.startsWith("passkey") && p.code === "invalid_credentials") {
+      // The answer is the password's, which names no passkey.
+      fail({ detail: "This passkey is not registered here: it may have been removed from its account." });
+      return false;
+    }
+    fail(p);
+    return false;
+  }
+
+  // The second step: after a password (or a provider) an account with a
+  // second factor gets a single-use mfa_token and the methods it may use.
+  function showMFA(p) {
+    stopAutofill();
+    mfa = { token: p.mfa_token, methods: Array.isArray(p.methods) ? p.methods : [] };
+    const codes = mfa.methods.includes("totp") || mfa.methods.includes("recovery_code");
+    $("mfa-code-field").hidden = !codes;
+    $("mfa-verify").hidden = !codes;
+    $("mfa-passkey").hidden = !(mfa.methods.includes("passkey") && servedWithPasskeys("/auth/passkeys/login/begin"));
+    $("mfa-section").hidden = false;
+    $("signed-out").dataset.step = "mfa";
+    say("One more step: your account has a second factor.");
+    (codes ? $("mfa-code") : $("mfa-passkey")).focus();
+  }
+
+  function hideMFA() {
+    mfa = null;
+    $("mfa-form").reset();
+    $("mfa-section").hidden = true;
+    delete $("signed-out").dataset.step;
+  }
+
+  // mfaAnswer takes the answer of the second step. A dead mfa_token (used,
+  // expired, or too many wrong codes) sends the user back to the start.
+  async function mfaAnswer(res, how) {
+    const p = res.body || {};
+    if (res.status === 401 && p.code === "invalid_token") {
+      hideMFA();
+      fail({ detail: "That sign-in took too long or had too many wrong codes. Please sign in again." });
+      startAutofill();
+      return;
+    }
+    await loginAnswer(res, how, "Signed in.");
+  }
+
+  // passkeyError says what went wrong in the browser's part of a ceremony.
+  function passkeyError(e) {
+    switch (e && e.name) {
+      case "NotAllowedError":
+        return "The passkey request was cancelled or timed out.";
+      case "InvalidStateError":
+        return "This device already holds a passkey for this account.";
+      case "SecurityError":
+        return "This page's address does not match the server's passkey settings (WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS).";
+      case "AbortError":
+        return "The passkey request was cancelled.";
+      default:
+        return "The passkey could not be used.";
+    }
+  }
+
+  // passkeyAssertion runs a sign-in ceremony that the user started: begin
+  // with body ({} for any passkey of this site, {mfa_token} for a second
+  // step), the browser's dialog, finish. It returns {res}, the answer of
+  // begin (when it failed) or of finish, or {error} from the browser.
+  async function passkeyAssertion(body) {
+    await stopAutofill();
+    const begin = await call("POST", "/auth/passkeys/login/begin", body, false);
+    if (!begin.ok) return { res: begin };
+    let cred;
+    try {
+      cred = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(begin.body.options) });
+    } catch (e) {
+      return { error: e };
+    }
+    const res = await call("POST", "/auth/passkeys/login/finish",
+      { ceremony_id: begin.body.ceremony_id, credential: cred.toJSON() }, false);
+    return { res };
+  }
+
+  // passkeyCreation runs the browser's part of a registration: options as
+  // the server's begin gave them, a credential as finish takes it.
+  async function passkeyCreation(options) {
+    const cred = await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) });
+    return cred.toJSON();
+  }
+
+  // Passkey autofill (conditional mediation): while the sign-in form shows,
+  // a pending request lets the browser offer this site's passkeys among the
+  // username field's suggestions (autocomplete="username webauthn"), and
+  // picking one signs in. A browser runs one WebAuthn request at a time, so
+  // every flow a button starts first aborts this one and waits for its end.
+  function startAutofill() {
+    if (autofill || mfa || document.body.dataset.state !== "signed-out" ||
+        !servedWithPasskeys("/auth/passkeys/login/begin") ||
+        typeof PublicKeyCredential.isConditionalMediationAvailable !== "function") {
+      return;
+    }
+    const controller = new AbortController();
+    const run = { controller };
+    const previous = autofillEnded;
+    autofill = run;
+    run.done = (async () => {
+      await previous;
+      if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
+      const begin = await call("POST", "/auth/passkeys/login/begin", {}, false);
+      if (!begin.ok || controller.signal.aborted) return;
+      const pending = navigator.credentials.get({
+        mediation: "conditional",
+        publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(begin.body.options),
+        signal: controller.signal,
+      });
+      document.body.dataset.autofill = "waiting";
+      let cred;
+      try {
+        cred = await pending;
+      } finally {
+        delete document.body.dataset.autofill;
+      }
+      // A button's flow took over just as the passkey came: it wins.
+      if (controller.signal.aborted) return;
+      // From here this is a sign-in like any other, no longer abortable.
+      autofill = null;
+      const res = await call("POST", "/auth/passkeys/login/finish",
+        { ceremony_id: begin.body.ceremony_id, credential: cred.toJSON() }, false);
+      if (res.status === 400 && res.body && res.body.code === "invalid_code") {
+        // The ceremony expired while the page waited: offer passkeys again.
+        fail({ detail: "That passkey request expired. Please pick your passkey again." });
+        startAutofill();
+        return;
+      }
+      await loginAnswer(res, "passkey-autofill", "Signed in with a passkey.");
+    })().catch(() => {
+      // Aborted, or refused by the browser: autofill just offers nothing.
+    }).finally(() => {
+      if (autofill === run) autofill = null;
+    });
+  }
+
+  // stopAutofill aborts the pending autofill request; what it returns ends
+  // when the browser has let go of the last request aborted, which a new
+  // ceremony must wait for.
+  function stopAutofill() {
+    const run = autofill;
+    if (run) {
+      autofill = null;
+      run.controller.abort();
+      autofillEnded = run.done;
+    }
+    return autofillEnded;
+  }
+
+  // The passkeys of the signed-in user.
+  async function loadPasskeys() {
+    if ($("passkeys").closest("[data-requires]").hidden || document.body.dataset.state !== "signed-in") return;
+    const res = await call("GET", "/auth/passkeys", undefined, true);
+    if (res.status === 401) {
+      ended();
+      return;
+    }
+    if (!res.ok) {
+      fail(res.body || {});
+      return;
+    }
+    $("passkeys").replaceChildren(...res.body.map(passkeyItem));
+    $("passkeys-empty").hidden = res.body.length > 0;
+    document.body.dataset.passkeys = String(res.body.length);
+  }
+
+  function when(t) {
+    return new Date(t).toLocaleString();
+  }
+
+  function passkeyItem(p) {
+    const li = document.createElement("li");
+    li.dataset.passkeyId = p.id;
+    const name = document.createElement("strong");
+    name.className = "name";
+    name.textContent = p.name || "Passkey";
+    li.append(name);
+    if (p.backed_up) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = "synced";
+      badge.title = "Backed up: your devices share this passkey through their password manager.";
+      li.append(badge);
+    }
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = [
+      "added " + when(p.created_at),
+      p.last_used_at ? "last used " + when(p.last_used_at) : "not used yet",
+      p.backed_up ? "" : "on one device only",
+    ].filter(Boolean).join(" · ");
+    li.append(meta);
+    const actions = document.createElement("div");
+    actions.className = "row actions";
+    const rename = document.createElement("button");
+    rename.type = "button";
+    rename.className = "secondary";
+    rename.textContent = "Rename";
+    rename.setAttribute("aria-label", "Rename passkey " + name.textContent);
+    rename.addEventListener("click", () => renameForm(li, actions, p));
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "danger";
+    remove.textContent = "Remove";
+    remove.setAttribute("aria-label", "Remove passkey " + name.textContent);
+    remove.addEventListener("click", async () => {
+      remove.disabled = true;
+      try {
+        await removePasskey(p);
+      } finally {
+        remove.disabled = false;
+      }
+    });
+    actions.append(rename, remove);
+    li.append(actions);
+    return li;
+  }
+
+  let renames = 0;
+
+  // renameForm puts a form for the passkey's new name in place of its
+  // buttons.
+  function renameForm(li, actions, p) {
+    const f = document.createElement("form");
+    f.className = "rename";
+    f.noValidate = true;
+    const id = "passkey-rename-" + ++renames;
+    const label = document.createElement("label");
+    label.htmlFor = id;
+    label.textContent = "New name";
+    const input = document.createElement("input");
+    input.id = id;
+    input.name = "name";
+    input.value = p.name || "";
+    input.maxLength = 64;
+    input.required = true;
+    input.autocomplete = "off";
+    const row = document.createElement("div");
+    row.className = "row actions";
+    const save = document.createElement("button");
+    save.type = "submit";
+    save.textContent = "Save";
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "secondary";
+    cancel.textContent = "Cancel";
+    cancel.addEventListener("click", () => {
+      f.replaceWith(actions);
+      actions.querySelector("button").focus();
+    });
+    row.append(save, cancel);
+    f.append(label, input, row);
+    f.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      save.disabled = true;
+      try {
+        const res = await call("PATCH", "/auth/passkeys/" + encodeURIComponent(p.id), { name: input.value.trim() }, true);
+        if (res.status === 401) {
+          ended();
+          return;
+        }
+        if (!res.ok) {
+          fail(res.body || {});
+          return;
+        }
+        say("Passkey renamed to " + res.body.name + ".");
+        await loadPasskeys();
+      } finally {
+        save.disabled = false;
+      }
+    });
+    actions.replaceWith(f);
+    input.focus();
+    input.select();
+  }
+
+  async function removePasskey(p) {
+    const res = await call("DELETE", "/auth/passkeys/" + encodeURIComponent(p.id), undefined, true);
+    if (res.status === 401) {
+      ended();
+      return;
+    }
+    if (res.status === 409 && res.body && res.body.code === "last_login_method") {
+      fail({ detail: "This passkey is your only way to sign in, so it stays. Add another passkey first, then remove this one." });
+      return;
+    }
+    if (!res.ok) {
+      fail(res.body || {});
+      return;
+    }
+    say("Passkey removed.");
+    await loadPasskeys();
   }
 
   async function loadDevices() {
@@ -193,15 +537,77 @@
   function wire() {
     on("signin-form", "submit", async (e) => {
       const res = await call("POST", "/auth/login", form(e.target), false);
+      if (res.ok || mfaRequired(res)) e.target.reset();
+      await loginAnswer(res, "password", "Signed in.");
+    });
+
+    on("passkey-signin", "click", async () => {
+      const r = await passkeyAssertion({});
+      if (r.error) {
+        fail({ detail: passkeyError(r.error) });
+        // Cancelled: the username field offers passkeys again.
+        startAutofill();
+        return;
+      }
+      await loginAnswer(r.res, "passkey", "Signed in with a passkey.");
+    });
+
+    on("mfa-form", "submit", async () => {
+      if (!mfa) return;
+      const value = $("mfa-code").value.trim();
+      const body = { mfa_token: mfa.token };
+      // A TOTP code is six digits; a recovery code is twelve characters.
+      if (/^[0-9]{6}$/.test(value.replace(/\s/g, ""))) {
+        body.code = value.replace(/\s/g, "");
+      } else {
+        body.recovery_code = value;
+      }
+      const res = await call("POST", "/auth/mfa/verify", body, false);
+      await mfaAnswer(res, "code" in body ? "totp" : "recovery-code");
+    });
+
+    on("mfa-passkey", "click", async () => {
+      if (!mfa) return;
+      const r = await passkeyAssertion({ mfa_token: mfa.token });
+      if (r.error) {
+        fail({ detail: passkeyError(r.error) });
+        return;
+      }
+      await mfaAnswer(r.res, "passkey-mfa");
+    });
+
+    on("mfa-cancel", "click", async () => {
+      hideMFA();
+      say("");
+      $("signin-username").focus();
+      startAutofill();
+    });
+
+    on("passkey-signup-form", "submit", async (e) => {
+      const data = form(e.target);
+      await stopAutofill();
+      const begin = await call("POST", "/auth/passkeys/signup/begin", data, false);
+      if (!begin.ok) {
+        fail(begin.body || {});
+        return;
+      }
+      let credential;
+      try {
+        credential = await passkeyCreation(begin.body.options);
+      } catch (err) {
+        fail({ detail: passkeyError(err) });
+        return;
+      }
+      const res = await call("POST", "/auth/passkeys/signup/finish", { ceremony_id: begin.body.ceremony_id, credential }, false);
       if (!res.ok) {
         fail(res.body || {});
         return;
       }
-      access = res.body.access_token;
-      scheduleRenewal(res.body.expires_in);
       e.target.reset();
-      say("Signed in.");
-      await showSignedIn();
+      passkeyEmail = data.email;
+      $("verify-email").value = data.email;
+      say("Account created with a passkey. We sent a code to " + data.email + ".");
+      $("verify-code").focus();
     });
 
     on("register-form", "submit", async (e) => {
@@ -226,6 +632,11 @@
       }
       $("verify-code").value = "";
       $("signin-username").value = res.body.username;
+      if (data.email === passkeyEmail && servedWithPasskeys("/auth/passkeys/login/begin")) {
+        say("Email verified. Sign in with your passkey now.");
+        $("passkey-signin").focus();
+        return;
+      }
       say("Email verified. You can sign in now.");
       $("signin-password").focus();
     });
@@ -275,6 +686,44 @@
     });
 
     on("devices-reload", "click", loadDevices);
+
+    on("passkey-add-form", "submit", async (e) => {
+      const name = $("passkey-name").value.trim();
+      const begin = await call("POST", "/auth/passkeys/register/begin", {}, true);
+      if (begin.status === 401) {
+        ended();
+        return;
+      }
+      if (!begin.ok) {
+        fail(begin.body || {});
+        return;
+      }
+      let credential;
+      try {
+        credential = await passkeyCreation(begin.body.options);
+      } catch (err) {
+        fail({ detail: passkeyError(err) });
+        return;
+      }
+      const body = { ceremony_id: begin.body.ceremony_id, credential };
+      if (name) body.name = name;
+      const res = await call("POST", "/auth/passkeys/register/finish", body, true);
+      if (res.status === 401) {
+        ended();
+        return;
+      }
+      if (!res.ok) {
+        fail(res.body || {});
+        return;
+      }
+      e.target.reset();
+      say("Passkey added: " + res.body.name + ".");
+      await loadPasskeys();
+    });
+  }
+
+  function mfaRequired(res) {
+    return res.status === 403 && res.body && res.body.code === "mfa_required";
   }
 
   // Provider sign-in. A button leaves for the server's authorize endpoint,
@@ -332,7 +781,8 @@
   // providerReturn handles a page load that ends a provider flow: it takes
   // the fragment out of the address bar (the code works once, and must not
   // stay in history or bookmarks), then exchanges the code. It reports
-  // whether someone is signed in now.
+  // whether someone is signed in now, or returns the mfa_required problem
+  // when the account has a second step to take.
   async function providerReturn() {
     const hash = new URLSearchParams(location.hash.slice(1));
     const code = hash.get("code");
@@ -346,6 +796,9 @@
     }
     if (code === null) return false;
     const res = await call("POST", "/auth/oauth/exchange", { code }, false);
+    if (mfaRequired(res)) {
+      return res.body;
+    }
     if (!res.ok) {
       fail(res.body || {});
       return false;
@@ -358,17 +811,16 @@
 
   // features hides every section whose path the server does not serve.
   async function features() {
-    let paths = {};
     try {
       const res = await fetch(API + "/openapi.json", { credentials: "same-origin" });
-      if (res.ok) paths = (await res.json()).paths || {};
+      if (res.ok) served = (await res.json()).paths || {};
     } catch (e) {
       // Without the document every section stays: the API answers 404 for
       // what is missing.
-      return;
     }
     for (const el of document.querySelectorAll("[data-requires]")) {
-      el.hidden = !(el.dataset.requires in paths);
+      el.hidden = (served !== null && !(el.dataset.requires in served)) ||
+        ("webauthn" in el.dataset && !webauthn);
     }
   }
 
@@ -376,10 +828,12 @@
     wire();
     await features();
     await loadProviders();
-    if ((await providerReturn()) || (await refresh())) {
+    const provider = await providerReturn();
+    if (provider === true || (!provider && (await refresh()))) {
       await showSignedIn();
     } else {
       showSignedOut();
+      if (provider) showMFA(provider);
     }
     document.body.dataset.ready = "true";
   }
