@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -133,6 +134,9 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 	if err != nil {
 		return err
 	}
+	if cfg.Passkeys, err = passkeysFromEnv(getenv); err != nil {
+		return err
+	}
 	smtpCfg, useSMTP, err := auth.SMTPConfigFromEnv(getenv)
 	if err != nil {
 		return err
@@ -203,6 +207,19 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 	if cfg.OAuth, err = providersFromEnv(ctx, getenv, opts.Prefix, page, logger); err != nil {
 		return err
 	}
+	// The default relying party of passkeys is the address the server
+	// listens on: listen first.
+	if ln == nil {
+		if ln, err = net.Listen("tcp", set.Addr); err != nil {
+			return &auth.EnvError{Name: "ADDR", Reason: "cannot listen", Err: err}
+		}
+	}
+	var rpDefault string
+	cfg.Passkeys, rpDefault = passkeyDefaults(cfg.Passkeys, getenv, ln.Addr())
+	if rpDefault != "" {
+		logger.Info("WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS are not set: passkeys work at the default origin only, from "+rpDefault,
+			"rp_id", cfg.Passkeys.RPID, "origins", strings.Join(cfg.Passkeys.Origins, ","))
+	}
 
 	svc, err := auth.New(cfg)
 	if err != nil {
@@ -224,11 +241,6 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 		return err
 	}
 
-	if ln == nil {
-		if ln, err = net.Listen("tcp", set.Addr); err != nil {
-			return &auth.EnvError{Name: "ADDR", Reason: "cannot listen", Err: err}
-		}
-	}
 	srv := &http.Server{
 		Handler:           routes(svc, h, logger, set.TrustedProxies, webMount),
 		ReadHeaderTimeout: readHeaderTimeout,
