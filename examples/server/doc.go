@@ -45,6 +45,20 @@
 //	OAUTH_REDIRECT_URIS         the exact URLs a provider flow may return to;
 //	                            default, when the page is served: PUBLIC_URL + "/",
 //	                            the page and nothing else
+//	WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS, WEBAUTHN_RP_NAME
+//	                            the relying party of passkeys, read by
+//	                            auth.PasskeyConfigFromEnv (an origin outside the
+//	                            RP ID stops the server at start); when
+//	                            WEBAUTHN_RP_ID is unset: the host and origin of
+//	                            PUBLIC_URL if it names a host, else localhost and
+//	                            http://localhost:<the port it listens on>
+//
+// Passkeys are on with no configuration, for the page opened at
+// http://localhost:8080/ (with ADDR's port). Open it there, not at
+// http://127.0.0.1:8080/: an IP address cannot be a relying party, and the
+// browser refuses every passkey ceremony at an origin outside the RP ID.
+// Behind a proxy, set PUBLIC_URL to the public https:// address, or the
+// WEBAUTHN_* variables.
 //
 // The page's refresh cookie is Secure: browsers keep it over plain HTTP only
 // at http://localhost and http://127.0.0.1, and the server warns at start
