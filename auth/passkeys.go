@@ -113,17 +113,24 @@ type PasskeyConfig struct {
 //	WEBAUTHN_ORIGINS   comma-separated origins; required with WEBAUTHN_RP_ID
 //
 // It returns an *[EnvError] for an origin that is not a URL, or that does
-// not belong to the relying party id.
+// not belong to the relying party id, and for origins without an id.
+// With WEBAUTHN_RP_ID unset, the result is off (no RPID) and carries
+// only WEBAUTHN_RP_NAME.
 func PasskeyConfigFromEnv(getenv func(string) string) (PasskeyConfig, error) {
 	e := env{getenv: getenv}
 	if e.getenv == nil {
 		e.getenv = os.Getenv
 	}
 	cfg := PasskeyConfig{RPID: e.str("WEBAUTHN_RP_ID"), RPName: e.str("WEBAUTHN_RP_NAME")}
-	if cfg.RPID == "" {
-		return PasskeyConfig{}, nil
-	}
 	cfg.Origins = splitList(e.str("WEBAUTHN_ORIGINS"), ",")
+	if cfg.RPID == "" {
+		if len(cfg.Origins) > 0 {
+			return PasskeyConfig{}, &EnvError{Name: "WEBAUTHN_RP_ID", Reason: "required with WEBAUTHN_ORIGINS: the domain the origins belong to"}
+		}
+		// Off; the name is kept for a caller that fills in a default
+		// relying party.
+		return PasskeyConfig{RPName: cfg.RPName}, nil
+	}
 	if err := cfg.check(); err != nil {
 		name := "WEBAUTHN_ORIGINS"
 		if errors.Is(err, errRPID) {

@@ -20,9 +20,18 @@ func TestPasskeyConfigFromEnv(t *testing.T) {
 	}
 
 	t.Run("unset turns passkeys off", func(t *testing.T) {
-		cfg, err := auth.PasskeyConfigFromEnv(env("WEBAUTHN_ORIGINS", "https://example.com"))
+		cfg, err := auth.PasskeyConfigFromEnv(env())
 		require.NoError(t, err)
 		assert.Zero(t, cfg)
+		cfg, err = auth.PasskeyConfigFromEnv(env("WEBAUTHN_RP_NAME", "Example"))
+		require.NoError(t, err)
+		assert.Equal(t, auth.PasskeyConfig{RPName: "Example"}, cfg, "off, with the name for a default relying party")
+	})
+	t.Run("origins without an id", func(t *testing.T) {
+		_, err := auth.PasskeyConfigFromEnv(env("WEBAUTHN_ORIGINS", "https://example.com"))
+		var envErr *auth.EnvError
+		require.ErrorAs(t, err, &envErr)
+		assert.Equal(t, "WEBAUTHN_RP_ID", envErr.Name)
 	})
 
 	t.Run("a relying party and its origins", func(t *testing.T) {

@@ -279,6 +279,12 @@ func TestPasskeyCookieMode(t *testing.T) {
 	require.NotNil(t, c, "the passkey sign-in sets the refresh cookie")
 	assert.True(t, c.HttpOnly)
 	assert.True(t, strings.HasPrefix(c.Name, "__Secure-"))
+
+	var list []passkeyBody
+	f.do(t, req{method: "GET", path: prefix + "/auth/passkeys", bearer: access}).json(t, http.StatusOK, &list)
+	f.do(t, req{method: "DELETE", path: prefix + "/auth/passkeys/" + list[0].ID, bearer: access}).expectNoContent(t)
+	p := f.passkeyLoginHTTP(t, a, "").problem(t, http.StatusUnauthorized, "invalid_credentials")
+	assert.Equal(t, "The passkey was not accepted.", p.Detail, "not the password's wording")
 }
 
 // DELETE /users/me for an account without a password: a mailed code.

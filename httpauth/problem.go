@@ -247,7 +247,7 @@ func (h *Handler) toProblem(r *http.Request, err error) *problem {
 	case errors.Is(err, auth.ErrInvalidState):
 		return newProblem(codeInvalidState, "The sign-in with the provider is unknown, used or expired; start again.")
 	case errors.Is(err, auth.ErrLastLoginMethod):
-		return newProblem(codeLastLoginMethod, "This is the account's last way to sign in; set a password or link another provider first.")
+		return newProblem(codeLastLoginMethod, "This is the account's last way to sign in; first add a passkey, link a provider or set a password (through forgot-password).")
 	case errors.Is(err, auth.ErrNotFound), errors.Is(err, errRouteNotFound), errors.Is(err, auth.ErrMFAOff), errors.Is(err, auth.ErrUnknownProvider):
 		return newProblem(codeNotFound, detailNotFound)
 	case errors.As(err, &exists):

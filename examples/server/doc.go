@@ -45,6 +45,7 @@
 //	OAUTH_REDIRECT_URIS         the exact URLs a provider flow may return to;
 //	                            default, when the page is served: PUBLIC_URL + "/",
 //	                            the page and nothing else
+//	AUTH_PASSKEYS               true (default): passkeys; false leaves them out
 //	WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS, WEBAUTHN_RP_NAME
 //	                            the relying party of passkeys, read by
 //	                            auth.PasskeyConfigFromEnv (an origin outside the

@@ -134,7 +134,8 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 	if err != nil {
 		return err
 	}
-	if cfg.Passkeys, err = passkeysFromEnv(getenv); err != nil {
+	passkeysOn, err := passkeysEnabled(getenv)
+	if err != nil {
 		return err
 	}
 	smtpCfg, useSMTP, err := auth.SMTPConfigFromEnv(getenv)
@@ -215,7 +216,11 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 		}
 	}
 	var rpDefault string
-	cfg.Passkeys, rpDefault = passkeyDefaults(cfg.Passkeys, getenv, ln.Addr())
+	if passkeysOn {
+		cfg.Passkeys, rpDefault = passkeyDefaults(cfg.Passkeys, getenv, ln.Addr())
+	} else {
+		cfg.Passkeys = auth.PasskeyConfig{}
+	}
 	if rpDefault != "" {
 		logger.Info("WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS are not set: passkeys work at the default origin only, from "+rpDefault,
 			"rp_id", cfg.Passkeys.RPID, "origins", strings.Join(cfg.Passkeys.Origins, ","))

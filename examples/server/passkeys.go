@@ -10,25 +10,27 @@ import (
 	"github.com/forgeauth/forgeauth/auth"
 )
 
-// passkeysFromEnv reads the relying party of passkeys with
-// auth.PasskeyConfigFromEnv (WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME,
-// WEBAUTHN_ORIGINS). That function ignores WEBAUTHN_ORIGINS without
-// WEBAUTHN_RP_ID, where this server would take its default instead: it
-// returns an *auth.EnvError for that.
-func passkeysFromEnv(getenv func(string) string) (auth.PasskeyConfig, error) {
-	cfg, err := auth.PasskeyConfigFromEnv(getenv)
-	if err == nil && cfg.RPID == "" && strings.TrimSpace(getenv("WEBAUTHN_ORIGINS")) != "" {
-		return cfg, &auth.EnvError{Name: "WEBAUTHN_RP_ID", Reason: "required with WEBAUTHN_ORIGINS: the domain the origins belong to"}
+// passkeysEnabled reads AUTH_PASSKEYS: true by default; false leaves
+// passkeys out, whatever WEBAUTHN_* say.
+func passkeysEnabled(getenv func(string) string) (bool, error) {
+	v := strings.TrimSpace(getenv("AUTH_PASSKEYS"))
+	if v == "" {
+		return true, nil
 	}
-	return cfg, err
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, &auth.EnvError{Name: "AUTH_PASSKEYS", Reason: "want true or false"}
+	}
+	return on, nil
 }
 
-// passkeyDefaults completes the relying party that passkeysFromEnv read so
+// passkeyDefaults completes the relying party that auth.ConfigFromEnv read so
 // that passkeys work with no configuration. When WEBAUTHN_RP_ID is not set
 // (cfg.RPID is empty), the relying party is:
 //
 //   - PUBLIC_URL's host, with PUBLIC_URL's origin, when PUBLIC_URL names a
-//     host (not an IP address, which cannot be a relying party ID);
+//     host (not an IP address, which cannot be a relying party ID) over
+//     https, or localhost over http;
 //   - otherwise localhost, with the origin http://localhost:<port> of the
 //     port the server listens on: the page opened at that address.
 //
@@ -41,8 +43,9 @@ func passkeyDefaults(cfg auth.PasskeyConfig, getenv func(string) string, addr ne
 		return cfg, ""
 	}
 	cfg = auth.PasskeyConfig{RPName: strings.TrimSpace(getenv("WEBAUTHN_RP_NAME"))}
+	// Browsers run passkeys on https, and on http only at localhost.
 	if u, err := url.Parse(strings.TrimSpace(getenv("PUBLIC_URL"))); err == nil && u.Host != "" &&
-		(u.Scheme == "https" || u.Scheme == "http") {
+		(u.Scheme == "https" || u.Scheme == "http" && isLocalhost(u.Hostname())) {
 		if _, err := netip.ParseAddr(u.Hostname()); err != nil {
 			host := strings.ToLower(u.Host)
 			if p := u.Port(); (u.Scheme == "https" && p == "443") || (u.Scheme == "http" && p == "80") {
@@ -60,4 +63,10 @@ func passkeyDefaults(cfg auth.PasskeyConfig, getenv func(string) string, addr ne
 	}
 	cfg.Origins = []string{"http://localhost:" + strconv.Itoa(port)}
 	return cfg, "the listening port"
+}
+
+// isLocalhost reports whether host is localhost or a name under it.
+func isLocalhost(host string) bool {
+	host = strings.ToLower(host)
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }

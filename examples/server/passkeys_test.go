@@ -2,6 +2,8 @@ package main
 
 import (
 	"net"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,9 +49,23 @@ func TestPasskeyDefaults(t *testing.T) {
 		},
 		{
 			name:      "PUBLIC_URL with a port",
+			env:       map[string]string{"PUBLIC_URL": "https://dev.example.test:8443"},
+			addr:      listening,
+			want:      auth.PasskeyConfig{RPID: "dev.example.test", Origins: []string{"https://dev.example.test:8443"}},
+			defaulted: true,
+		},
+		{
+			name:      "PUBLIC_URL over http beyond localhost is no relying party",
 			env:       map[string]string{"PUBLIC_URL": "http://dev.example.test:8443"},
 			addr:      listening,
-			want:      auth.PasskeyConfig{RPID: "dev.example.test", Origins: []string{"http://dev.example.test:8443"}},
+			want:      auth.PasskeyConfig{RPID: "localhost", Origins: []string{"http://localhost:9123"}},
+			defaulted: true,
+		},
+		{
+			name:      "PUBLIC_URL at localhost over http",
+			env:       map[string]string{"PUBLIC_URL": "http://app.localhost:3000"},
+			addr:      listening,
+			want:      auth.PasskeyConfig{RPID: "app.localhost", Origins: []string{"http://app.localhost:3000"}},
 			defaulted: true,
 		},
 		{
@@ -99,4 +115,25 @@ func TestPasskeySettingsErrors(t *testing.T) {
 			assert.Contains(t, envErr.Name, "WEBAUTHN_")
 		})
 	}
+}
+
+// TestPasskeysOff: AUTH_PASSKEYS=false serves no passkey route; a value
+// that is not a boolean stops the start.
+func TestPasskeysOff(t *testing.T) {
+	ts := startWebServer(t, map[string]string{"AUTH_PASSKEYS": "false", "WEBAUTHN_RP_ID": "localhost", "WEBAUTHN_ORIGINS": "http://localhost:8080"})
+	res, err := http.Post(ts.URL+"/api/v1/auth/passkeys/login/begin", "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+
+	on := startWebServer(t, nil)
+	res, err = http.Post(on.URL+"/api/v1/auth/passkeys/login/begin", "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "on by default")
+
+	_, err = runErr(t, envOf(fastHashing, map[string]string{"DATABASE_URL": "memory", "JWT_SECRET_KEY": testSecret, "AUTH_PASSKEYS": "maybe"}))
+	var envErr *auth.EnvError
+	require.ErrorAs(t, err, &envErr)
+	assert.Equal(t, "AUTH_PASSKEYS", envErr.Name)
 }
