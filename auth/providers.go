@@ -364,7 +364,7 @@ func (s *Service) providerUser(ctx context.Context, provider string, p oauthlogi
 	switch {
 	case err == nil:
 		if holder.IsVerified || !p.EmailVerified || !s.requireVerified {
-			return store.User{}, OAuthErrAccountExists, "account_exists"
+			return s.madeMeanwhile(ctx, provider, p, OAuthErrAccountExists, "account_exists")
 		}
 		replace = true
 	case !errors.Is(err, store.ErrNotFound):
@@ -398,13 +398,33 @@ func (s *Service) providerUser(ctx context.Context, provider string, p oauthlogi
 		case errors.As(err, &conflict) && conflict.Field == store.FieldUsername:
 			continue // another name
 		case errors.As(err, &conflict) && conflict.Field == store.FieldEmail:
-			return store.User{}, OAuthErrAccountExists, "account_exists"
+			return s.madeMeanwhile(ctx, provider, p, OAuthErrAccountExists, "account_exists")
+		case errors.As(err, &conflict) && conflict.Field == store.FieldIdentity:
+			return s.madeMeanwhile(ctx, provider, p, OAuthErrServer, "store_failed")
 		default:
 			s.log.ErrorContext(ctx, "auth: creating a provider user failed", "error", err)
 			return store.User{}, OAuthErrServer, "store_failed"
 		}
 	}
 	return store.User{}, OAuthErrServer, "username_taken"
+}
+
+// madeMeanwhile is the user of the provider account when another callback
+// of it (a second tab) made the account since providerUser looked for it,
+// and otherwise the failure code and reason given.
+func (s *Service) madeMeanwhile(ctx context.Context, provider string, p oauthlogin.Profile, code, reason string) (store.User, string, string) {
+	ident, err := s.oauth.identities.IdentityBySubject(ctx, provider, p.Subject)
+	if err == nil {
+		var u store.User
+		if u, err = s.store.UserByID(ctx, ident.UserID); err == nil {
+			return u, "", ""
+		}
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		s.log.ErrorContext(ctx, "auth: finding an identity failed", "error", err)
+		return store.User{}, OAuthErrServer, "store_failed"
+	}
+	return store.User{}, code, reason
 }
 
 // providerUsername derives a username from the email's local part: as it

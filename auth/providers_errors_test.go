@@ -133,6 +133,12 @@ func (s *oauthStore) leave(method string) {
 	}
 }
 
+// UserByEmail is failingStore's, with the hook.
+func (s *oauthStore) UserByEmail(ctx context.Context, email string) (store.User, error) {
+	defer s.leave("UserByEmail")
+	return s.failingStore.UserByEmail(ctx, email)
+}
+
 func (s *oauthStore) CreateUserWithIdentity(ctx context.Context, u store.User, id store.Identity, replace bool) error {
 	s.mu.Lock()
 	s.usernames = append(s.usernames, u.Username)
@@ -965,6 +971,79 @@ func TestOAuthConfigErrors(t *testing.T) {
 			_, err := auth.New(cfg)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+// TestOAuthSameAccountTwoCallbacks: two sign-ins of one new provider
+// account at once (two tabs) make one account, and both callbacks sign in
+// to it: the one that loses the race to create it finds it by (provider,
+// subject) instead of calling its email someone else's.
+func TestOAuthSameAccountTwoCallbacks(t *testing.T) {
+	// The second callback runs whole while the first has looked for the
+	// identity (and then finds the email taken), or for the email too
+	// (and then cannot create the account).
+	for _, after := range []string{"IdentityBySubject", "UserByEmail"} {
+		t.Run("interleaved after "+after, func(t *testing.T) {
+			o := newOAuthFixture(t, newMemStore)
+			first, firstCookie := o.begin(t, "acme")
+			second, secondCookie := o.begin(t, "acme")
+			var other auth.OAuthResult
+			o.st.hook(after, func() { other = o.finish(t, "acme", second, secondCookie) })
+			res := o.finish(t, "acme", first, firstCookie)
+			require.Empty(t, other.Error)
+			require.Empty(t, res.Error, "the late callback signs in to the account made meanwhile")
+			a, err := o.svc.ExchangeOAuthCode(context.Background(), res.Code, auth.Client{})
+			require.NoError(t, err)
+			b, err := o.svc.ExchangeOAuthCode(context.Background(), other.Code, auth.Client{})
+			require.NoError(t, err)
+			assert.Equal(t, b.User.ID, a.User.ID)
+			assert.Equal(t, 1, o.countEvents(auth.EventRegistered))
+		})
+	}
+
+	t.Run("identity taken, lookup fails", func(t *testing.T) {
+		o := newOAuthFixture(t, newMemStore)
+		o.st.fail("CreateUserWithIdentity", &store.ConflictError{Field: store.FieldIdentity})
+		res := o.signIn(t, "acme")
+		assert.Equal(t, auth.OAuthErrServer, res.Error)
+		o.noAccount(t, "ada@example.com", "acme", "sub-1")
+	})
+
+	for _, sf := range []struct {
+		name string
+		make storeFactory
+	}{{"memory", newMemStore}, {"sqlite", newSQLiteStore}, {"postgres", newPostgresStore}} {
+		t.Run("concurrent/"+sf.name, func(t *testing.T) {
+			o := newOAuthFixture(t, sf.make)
+			const n = 8
+			states, cookies := make([]string, n), make([]string, n)
+			for i := range n {
+				states[i], cookies[i] = o.begin(t, "acme")
+			}
+			results := make([]auth.OAuthResult, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					results[i], errs[i] = o.svc.FinishOAuth(context.Background(), "acme", cookies[i], states[i], "provider-code", "", auth.Client{})
+				}()
+			}
+			close(start)
+			wg.Wait()
+			users := map[string]bool{}
+			for i := range n {
+				require.NoError(t, errs[i])
+				require.Empty(t, results[i].Error, "callback %d", i)
+				tok, err := o.svc.ExchangeOAuthCode(context.Background(), results[i].Code, auth.Client{})
+				require.NoError(t, err)
+				users[tok.User.ID] = true
+			}
+			assert.Len(t, users, 1, "one account")
 		})
 	}
 }
