@@ -321,7 +321,8 @@ func (s *Service) FinishOAuth(ctx context.Context, provider, cookie, state, code
 	}
 	exchange, err := s.newSecret()
 	if err != nil {
-		return OAuthResult{}, err
+		s.log.ErrorContext(ctx, "auth: making an exchange code failed", "error", err)
+		return fail(OAuthErrServer, "random_failed")
 	}
 	if err := s.oauth.tickets.PutTicket(ctx, store.Ticket{
 		Kind: ticketOAuthExchange, Digest: sha256Hex(exchange), UserID: u.ID, Data: []byte(provider),
@@ -469,7 +470,8 @@ func (s *Service) linkIdentity(ctx context.Context, res OAuthResult, fd flowData
 	}
 	id, err := s.newID()
 	if err != nil {
-		return OAuthResult{}, err
+		s.log.ErrorContext(ctx, "auth: making an identity ID failed", "error", err)
+		return fail(OAuthErrServer, "random_failed")
 	}
 	err = s.oauth.identities.AddIdentity(ctx, store.Identity{
 		ID: id, UserID: fd.LinkUser, Provider: fd.Provider, Subject: p.Subject,

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
 	"net/url"
@@ -1046,4 +1047,82 @@ func TestOAuthSameAccountTwoCallbacks(t *testing.T) {
 			assert.Len(t, users, 1, "one account")
 		})
 	}
+}
+
+// switchRand is crypto/rand until it is told to fail.
+type switchRand struct {
+	mu   sync.Mutex
+	fail bool
+}
+
+func (r *switchRand) set(fail bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fail = fail
+}
+
+func (r *switchRand) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	fail := r.fail
+	r.mu.Unlock()
+	if fail {
+		return 0, errors.New("no entropy")
+	}
+	return cryptorand.Read(p)
+}
+
+// TestOAuthRandomnessFails: without randomness no flow begins, and a
+// callback ends with error=server_error, like a store failure, having
+// made nothing.
+func TestOAuthRandomnessFails(t *testing.T) {
+	r := &switchRand{}
+	withRand := func(c *auth.Config) { c.Rand = r }
+	ctx := context.Background()
+
+	t.Run("begin", func(t *testing.T) {
+		r.set(false)
+		o := newOAuthFixture(t, newMemStore, withRand)
+		r.set(true)
+		defer r.set(false)
+		start, err := o.svc.BeginOAuth(ctx, "acme", oauthRedirect)
+		require.Error(t, err)
+		assert.Equal(t, auth.OAuthStart{}, start)
+	})
+
+	for _, existing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("callback, account exists %v", existing), func(t *testing.T) {
+			r.set(false)
+			o := newOAuthFixture(t, newMemStore, withRand)
+			if existing {
+				o.signedUp(t)
+			}
+			state, cookie := o.begin(t, "acme")
+			r.set(true)
+			res := o.finish(t, "acme", state, cookie)
+			r.set(false)
+			assert.Equal(t, auth.OAuthErrServer, res.Error)
+			assert.Empty(t, res.Code)
+			assert.Equal(t, "random_failed", o.lastFailure(t))
+			if !existing {
+				o.noAccount(t, "ada@example.com", "acme", "sub-1")
+			}
+		})
+	}
+
+	t.Run("link", func(t *testing.T) {
+		r.set(false)
+		o := newOAuthFixture(t, newMemStore, withRand)
+		o.verifiedUser(t, "bob")
+		id, err := o.svc.Authenticate(ctx, o.login(t, "bob", strongPassword).AccessToken)
+		require.NoError(t, err)
+		o.acme.set(oauthlogin.Profile{Subject: "sub-bob", Email: "bob@example.com", EmailVerified: true}, nil)
+		state, cookie := o.beginLink(t, id)
+		r.set(true)
+		res := o.finish(t, "acme", state, cookie)
+		r.set(false)
+		assert.Equal(t, auth.OAuthErrServer, res.Error)
+		assert.Empty(t, res.Linked)
+		assert.Equal(t, "random_failed", o.lastFailure(t))
+		o.noAccount(t, "nobody@example.com", "acme", "sub-bob")
+	})
 }
