@@ -321,7 +321,8 @@ func (s *Service) FinishOAuth(ctx context.Context, provider, cookie, state, code
 	}
 	exchange, err := s.newSecret()
 	if err != nil {
-		return OAuthResult{}, err
+		s.log.ErrorContext(ctx, "auth: making an exchange code failed", "error", err)
+		return fail(OAuthErrServer, "random_failed")
 	}
 	if err := s.oauth.tickets.PutTicket(ctx, store.Ticket{
 		Kind: ticketOAuthExchange, Digest: sha256Hex(exchange), UserID: u.ID, Data: []byte(provider),
@@ -364,7 +365,7 @@ func (s *Service) providerUser(ctx context.Context, provider string, p oauthlogi
 	switch {
 	case err == nil:
 		if holder.IsVerified || !p.EmailVerified || !s.requireVerified {
-			return store.User{}, OAuthErrAccountExists, "account_exists"
+			return s.madeMeanwhile(ctx, provider, p, OAuthErrAccountExists, "account_exists")
 		}
 		replace = true
 	case !errors.Is(err, store.ErrNotFound):
@@ -398,13 +399,33 @@ func (s *Service) providerUser(ctx context.Context, provider string, p oauthlogi
 		case errors.As(err, &conflict) && conflict.Field == store.FieldUsername:
 			continue // another name
 		case errors.As(err, &conflict) && conflict.Field == store.FieldEmail:
-			return store.User{}, OAuthErrAccountExists, "account_exists"
+			return s.madeMeanwhile(ctx, provider, p, OAuthErrAccountExists, "account_exists")
+		case errors.As(err, &conflict) && conflict.Field == store.FieldIdentity:
+			return s.madeMeanwhile(ctx, provider, p, OAuthErrServer, "store_failed")
 		default:
 			s.log.ErrorContext(ctx, "auth: creating a provider user failed", "error", err)
 			return store.User{}, OAuthErrServer, "store_failed"
 		}
 	}
 	return store.User{}, OAuthErrServer, "username_taken"
+}
+
+// madeMeanwhile is the user of the provider account when another callback
+// of it (a second tab) made the account since providerUser looked for it,
+// and otherwise the failure code and reason given.
+func (s *Service) madeMeanwhile(ctx context.Context, provider string, p oauthlogin.Profile, code, reason string) (store.User, string, string) {
+	ident, err := s.oauth.identities.IdentityBySubject(ctx, provider, p.Subject)
+	if err == nil {
+		var u store.User
+		if u, err = s.store.UserByID(ctx, ident.UserID); err == nil {
+			return u, "", ""
+		}
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		s.log.ErrorContext(ctx, "auth: finding an identity failed", "error", err)
+		return store.User{}, OAuthErrServer, "store_failed"
+	}
+	return store.User{}, code, reason
 }
 
 // providerUsername derives a username from the email's local part: as it
@@ -449,7 +470,8 @@ func (s *Service) linkIdentity(ctx context.Context, res OAuthResult, fd flowData
 	}
 	id, err := s.newID()
 	if err != nil {
-		return OAuthResult{}, err
+		s.log.ErrorContext(ctx, "auth: making an identity ID failed", "error", err)
+		return fail(OAuthErrServer, "random_failed")
 	}
 	err = s.oauth.identities.AddIdentity(ctx, store.Identity{
 		ID: id, UserID: fd.LinkUser, Provider: fd.Provider, Subject: p.Subject,
