@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/oauthlogin"
 	"github.com/forgeauth/forgeauth/store"
 )
@@ -468,6 +469,18 @@ func (s *Service) linkIdentity(ctx context.Context, res OAuthResult, fd flowData
 		s.log.ErrorContext(ctx, "auth: finding an identity failed", "error", err)
 		return fail(OAuthErrServer, "store_failed")
 	}
+	// The user as they are now: one disabled (or deleted) since the link
+	// began gets no new way to sign in.
+	u, err := s.store.UserByID(ctx, fd.LinkUser)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fail(OAuthErrInvalidState, "user_gone")
+	case err != nil:
+		s.log.ErrorContext(ctx, "auth: finding the linking user failed", "error", err)
+		return fail(OAuthErrServer, "store_failed")
+	case !u.IsActive:
+		return fail(OAuthErrInactiveUser, "inactive")
+	}
 	id, err := s.newID()
 	if err != nil {
 		s.log.ErrorContext(ctx, "auth: making an identity ID failed", "error", err)
@@ -488,6 +501,7 @@ func (s *Service) linkIdentity(ctx context.Context, res OAuthResult, fd flowData
 		return fail(OAuthErrServer, "store_failed")
 	}
 	s.emit(ctx, EventIdentityLinked, OutcomeSuccess, fd.LinkUser, "", c, "")
+	s.notify(ctx, u, NoticeIdentityLinked, mailer.Notice{})
 	res.Linked = fd.Provider
 	return res, nil
 }

@@ -652,6 +652,19 @@ func TestOAuthLinkUserGone(t *testing.T) {
 		o.noAccount(t, "bob@example.com", "acme", "sub-bob")
 	})
 
+	t.Run("disabled before the callback", func(t *testing.T) {
+		o, bob, id := linkFixture(t)
+		state, cookie := o.beginLink(t, id)
+		require.NoError(t, o.store.SetActive(context.Background(), bob.ID, false, time.Now()))
+		res := o.finish(t, "acme", state, cookie)
+		assert.Equal(t, auth.OAuthErrInactiveUser, res.Error)
+		assert.Empty(t, res.Linked)
+		assert.Equal(t, "inactive", o.lastFailure(t))
+		list, err := o.st.ids.Identities(context.Background(), bob.ID)
+		require.NoError(t, err)
+		assert.Empty(t, list, "a disabled user gains no way to sign in")
+	})
+
 	t.Run("gone before LinkOAuth", func(t *testing.T) {
 		o, bob, id := linkFixture(t)
 		require.NoError(t, o.store.DeleteUser(context.Background(), bob.ID))
@@ -1125,4 +1138,23 @@ func TestOAuthRandomnessFails(t *testing.T) {
 		assert.Equal(t, "random_failed", o.lastFailure(t))
 		o.noAccount(t, "nobody@example.com", "acme", "sub-bob")
 	})
+}
+
+// TestOAuthLinkNotice: a linked provider is told to the user by mail
+// (DESIGN §11); a link that fails tells nothing.
+func TestOAuthLinkNotice(t *testing.T) {
+	o := newOAuthFixture(t, newMemStore, func(c *auth.Config) { c.Lifecycle.NoticesOff = nil })
+	o.verifiedUser(t, "bob")
+	id, err := o.svc.Authenticate(context.Background(), o.login(t, "bob", strongPassword).AccessToken)
+	require.NoError(t, err)
+	o.acme.set(oauthlogin.Profile{Subject: "sub-bob", Email: "bob@example.com", EmailVerified: true}, nil)
+	state, cookie := o.beginLink(t, id)
+	res := o.finish(t, "acme", state, cookie)
+	require.Equal(t, "acme", res.Linked)
+	assert.Equal(t, []mailer.Kind{mailer.NoticeAccountChanged}, o.notices(t, o.svc, "bob@example.com"))
+	for _, m := range o.mail.Messages() {
+		if m.Kind == mailer.NoticeAccountChanged {
+			assert.Contains(t, m.Text, "A sign-in provider was linked")
+		}
+	}
 }
