@@ -5,9 +5,11 @@ package forgeauth_test
 // TestSecurityCasesHaveTests checks them with the other lists.
 var providerCases = []securityCase{
 	{"36", "state missing or not matching the cookie, PKCE verifier missing, nonce replayed, ID token of another audience or issuer or expired: the callback signs no one in",
-		map[string][]string{"httpauth": {"TestOAuthCallbackDefences"}, "oauthlogin": {"TestExchangeNeedsTheVerifier"}}},
+		map[string][]string{"httpauth": {"TestOAuthCallbackDefences", "TestOAuthCallbackOfAnotherProvider"}, "oauthlogin": {"TestExchangeNeedsTheVerifier"},
+			"auth": {"TestOAuthProviderMismatch"}}},
 	{"37", "a redirect_uri outside the list is 400 before any redirect; the exchange code works once, for 60 s",
-		map[string][]string{"httpauth": {"TestOAuthRedirectURIAllowList", "TestOAuthSignUpSignInExchange"}}},
+		map[string][]string{"httpauth": {"TestOAuthRedirectURIAllowList", "TestOAuthSignUpSignInExchange"},
+			"auth": {"TestOAuthExchangeConcurrent", "TestOAuthExchangeUserChanged"}}},
 	{"38", "a provider account whose email has an account is never linked without signing in; an unverified provider email verifies nothing; a provider sign-in still asks for the second factor",
 		map[string][]string{"httpauth": {"TestOAuthNeverLinksByEmail", "TestOAuthUnverifiedEmail", "TestOAuthSignInNeedsTheSecondFactor"},
 			"examples/server": {"TestBrowserProviderAccountExists"}}},
