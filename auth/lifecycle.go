@@ -376,17 +376,27 @@ func (s *Service) RequestDeletionCode(ctx context.Context, id Identity, c Client
 	if !s.life.accountChanges || s.mode != ModeComplete || s.mail == nil {
 		return ErrNotEnabled
 	}
-	u, err := s.store.UserByID(ctx, id.Claims.UserID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return ErrInvalidToken
-	case err != nil:
-		return storeErr("find user", err)
-	case u.HashedPassword != "":
-		return ErrHasPassword
+	u, err := s.passwordlessUser(ctx, id)
+	if err != nil {
+		return err
 	}
 	s.sendCode(ctx, u, store.CodeAccountDeletion, false, c)
 	return nil
+}
+
+// passwordlessUser returns the signed-in user, who must have no password:
+// [ErrHasPassword] otherwise, [ErrInvalidToken] when they are gone.
+func (s *Service) passwordlessUser(ctx context.Context, id Identity) (store.User, error) {
+	u, err := s.store.UserByID(ctx, id.Claims.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.User{}, ErrInvalidToken
+	case err != nil:
+		return store.User{}, storeErr("find user", err)
+	case u.HashedPassword != "":
+		return store.User{}, ErrHasPassword
+	}
+	return u, nil
 }
 
 // DeleteAccountWithCode deletes the signed-in user, as DeleteAccount does,
@@ -398,14 +408,9 @@ func (s *Service) DeleteAccountWithCode(ctx context.Context, id Identity, code s
 	if !s.life.accountChanges {
 		return ErrNotEnabled
 	}
-	u, err := s.store.UserByID(ctx, id.Claims.UserID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return ErrInvalidToken
-	case err != nil:
-		return storeErr("find user", err)
-	case u.HashedPassword != "":
-		return ErrHasPassword
+	u, err := s.passwordlessUser(ctx, id)
+	if err != nil {
+		return err
 	}
 	if !wellFormedCode(code) {
 		return ErrInvalidCode

@@ -196,13 +196,8 @@ func (s *Service) Login(ctx context.Context, login, pw string, c Client) (Tokens
 	if !(known && fromDevice) {
 		s.refund(ctx, s.loginAccountLimits, ident)
 	}
-	if !u.IsActive {
-		s.emit(ctx, EventLoginFailed, OutcomeFailure, u.ID, "", c, "inactive")
-		return Tokens{}, ErrInactiveUser
-	}
-	if s.mode == ModeComplete && s.requireVerified && !u.IsVerified {
-		s.emit(ctx, EventLoginFailed, OutcomeFailure, u.ID, "", c, "email_not_verified")
-		return Tokens{}, ErrEmailNotVerified
+	if err := s.checkAccount(ctx, u, c); err != nil {
+		return Tokens{}, err
 	}
 
 	if s.hasher.NeedsRehash(u.HashedPassword) {
@@ -213,6 +208,22 @@ func (s *Service) Login(ctx context.Context, login, pw string, c Client) (Tokens
 		return Tokens{}, err
 	}
 	return s.signIn(ctx, u, c, []string{AMRPassword})
+}
+
+// checkAccount tells, once the credentials are right, why u may not sign
+// in: [ErrInactiveUser] for a disabled account, [ErrEmailNotVerified] for
+// an unverified one where verification is required; nil when u may. A
+// refusal is audited as a failed login.
+func (s *Service) checkAccount(ctx context.Context, u store.User, c Client) error {
+	if !u.IsActive {
+		s.emit(ctx, EventLoginFailed, OutcomeFailure, u.ID, "", c, "inactive")
+		return ErrInactiveUser
+	}
+	if s.mode == ModeComplete && s.requireVerified && !u.IsVerified {
+		s.emit(ctx, EventLoginFailed, OutcomeFailure, u.ID, "", c, "email_not_verified")
+		return ErrEmailNotVerified
+	}
+	return nil
 }
 
 // signIn issues the tokens of a login whose every step has passed, by the

@@ -829,13 +829,8 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, ceremonyID string, cre
 	case err != nil:
 		return Tokens{}, storeErr("use passkey", err)
 	}
-	if !u.IsActive {
-		s.emit(ctx, EventLoginFailed, OutcomeFailure, u.ID, "", c, "inactive")
-		return Tokens{}, ErrInactiveUser
-	}
-	if s.mode == ModeComplete && s.requireVerified && !u.IsVerified {
-		s.emit(ctx, EventLoginFailed, OutcomeFailure, u.ID, "", c, "email_not_verified")
-		return Tokens{}, ErrEmailNotVerified
+	if err := s.checkAccount(ctx, u, c); err != nil {
+		return Tokens{}, err
 	}
 
 	var amr []string

@@ -122,37 +122,9 @@ func (s *Store) Identities(ctx context.Context, userID string) ([]store.Identity
 	return out, nil
 }
 
-// DeleteIdentity removes the user's identity, in one transaction under the
-// user's lock, unless the user has no password, no other identity and no
-// passkey ([store.ErrLastLoginMethod]). An identity the user does not have
-// is [store.ErrNotFound]. DeletePasskey takes the same lock, so of
-// concurrent deletions of a user's last two ways to sign in one fails.
+// DeleteIdentity removes the user's identity unless it is the user's last
+// way to sign in ([store.ErrLastLoginMethod]); see deleteSignInMethod. An
+// identity the user does not have is [store.ErrNotFound].
 func (s *Store) DeleteIdentity(ctx context.Context, userID, identityID string) error {
-	if !storable(userID, identityID) {
-		return store.ErrNotFound
-	}
-	err := s.inTx(ctx, func(q querier) error {
-		if err := s.lockUser(ctx, q, userID); err != nil {
-			return err
-		}
-		var hash string
-		var others, passkeys int
-		err := q.QueryRowContext(ctx, s.sql(`SELECT u.hashed_password,
-			(SELECT COUNT(*) FROM {p}identities o WHERE o.user_id = u.id AND o.id <> $2),
-			(SELECT COUNT(*) FROM {p}passkeys k WHERE k.user_id = u.id)
-			FROM {p}users u JOIN {p}identities i ON i.user_id = u.id
-			WHERE u.id = $1 AND i.id = $2`), userID, identityID).Scan(&hash, &others, &passkeys)
-		if errNoRows(err) {
-			return store.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if hash == "" && others == 0 && passkeys == 0 {
-			return store.ErrLastLoginMethod
-		}
-		_, err = q.ExecContext(ctx, s.sql(`DELETE FROM {p}identities WHERE id = $1 AND user_id = $2`), identityID, userID)
-		return err
-	})
-	return s.txErr(ctx, "delete identity", err)
+	return s.deleteSignInMethod(ctx, "delete identity", "identities", userID, identityID)
 }

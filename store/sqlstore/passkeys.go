@@ -279,37 +279,54 @@ func (s *Store) UsePasskey(ctx context.Context, userID, id string, signCount uin
 	return store.ErrStale
 }
 
-// DeletePasskey removes the user's passkey, in one transaction under the
-// user's lock, unless the user has no password, no other passkey and no
-// identity ([store.ErrLastLoginMethod]). A passkey the user does not have
-// is [store.ErrNotFound]. DeleteIdentity takes the same lock, so of
-// concurrent deletions of a user's last two ways to sign in one fails.
+// DeletePasskey removes the user's passkey unless it is the user's last
+// way to sign in ([store.ErrLastLoginMethod]); see deleteSignInMethod. A
+// passkey the user does not have is [store.ErrNotFound].
 func (s *Store) DeletePasskey(ctx context.Context, userID, id string) error {
+	return s.deleteSignInMethod(ctx, "delete passkey", "passkeys", userID, id)
+}
+
+// signInMethods are the tables of the ways to sign in beside a password.
+var signInMethods = [...]string{"passkeys", "identities"}
+
+// deleteSignInMethod removes the row id of the user in table (one of
+// signInMethods), in one transaction under the user's lock, unless the
+// user would be left with no password and no row in any of
+// signInMethods ([store.ErrLastLoginMethod]). Every deletion of a way to
+// sign in takes the same lock, so of concurrent deletions of a user's last
+// two ways one fails. A row the user does not have is [store.ErrNotFound].
+func (s *Store) deleteSignInMethod(ctx context.Context, op, table, userID, id string) error {
 	if !storable(userID, id) {
 		return store.ErrNotFound
 	}
+	query := `SELECT u.hashed_password, (SELECT COUNT(*) FROM {p}` + table + ` t WHERE t.user_id = u.id AND t.id = $2)`
+	for _, other := range signInMethods {
+		except := ""
+		if other == table {
+			except = ` AND m.id <> $2`
+		}
+		query += `, (SELECT COUNT(*) FROM {p}` + other + ` m WHERE m.user_id = u.id` + except + `)`
+	}
+	query += ` FROM {p}users u WHERE u.id = $1`
 	err := s.inTx(ctx, func(q querier) error {
 		if err := s.lockUser(ctx, q, userID); err != nil {
 			return err
 		}
 		var hash string
-		var others, identities int
-		err := q.QueryRowContext(ctx, s.sql(`SELECT u.hashed_password,
-			(SELECT COUNT(*) FROM {p}passkeys o WHERE o.user_id = u.id AND o.id <> $2),
-			(SELECT COUNT(*) FROM {p}identities i WHERE i.user_id = u.id)
-			FROM {p}users u JOIN {p}passkeys k ON k.user_id = u.id
-			WHERE u.id = $1 AND k.id = $2`), userID, id).Scan(&hash, &others, &identities)
-		if errNoRows(err) {
+		var mine int
+		var others [len(signInMethods)]int
+		err := q.QueryRowContext(ctx, s.sql(query), userID, id).Scan(&hash, &mine, &others[0], &others[1])
+		if errNoRows(err) || err == nil && mine == 0 {
 			return store.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if hash == "" && others == 0 && identities == 0 {
+		if hash == "" && others[0]+others[1] == 0 {
 			return store.ErrLastLoginMethod
 		}
-		_, err = q.ExecContext(ctx, s.sql(`DELETE FROM {p}passkeys WHERE id = $1 AND user_id = $2`), id, userID)
+		_, err = q.ExecContext(ctx, s.sql(`DELETE FROM {p}`+table+` WHERE id = $1 AND user_id = $2`), id, userID)
 		return err
 	})
-	return s.txErr(ctx, "delete passkey", err)
+	return s.txErr(ctx, op, err)
 }
