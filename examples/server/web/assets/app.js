@@ -49,8 +49,10 @@
   }
 
   // call sends a request to the cookie API and returns {ok, status, body}.
-  // With auth it sends the access token and, on a 401, refreshes once and
-  // tries again.
+  // With auth it sends the access token and, when the server refuses the
+  // token (a 401 with WWW-Authenticate), refreshes once and tries again.
+  // Other 401s, such as a wrong current password, are answers to give the
+  // user: sending them again would only count another failure.
   async function call(method, path, body, auth) {
     const headers = {};
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -66,7 +68,7 @@
     } catch (e) {
       return { ok: false, status: 0, body: { detail: "The server cannot be reached." } };
     }
-    if (res.status === 401 && auth && (await refresh())) {
+    if (res.status === 401 && auth && res.headers.has("WWW-Authenticate") && (await refresh())) {
       return call(method, path, body, false);
     }
     let data = null;
