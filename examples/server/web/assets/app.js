@@ -50,10 +50,11 @@
 
   // call sends a request to the cookie API and returns {ok, status, body}.
   // With auth it sends the access token and, when the server refuses the
-  // token (a 401 with WWW-Authenticate), refreshes once and tries again.
-  // Other 401s, such as a wrong current password, are answers to give the
-  // user: sending them again would only count another failure.
-  async function call(method, path, body, auth) {
+  // token (a 401 with WWW-Authenticate), refreshes once and tries again
+  // with the new token (retried marks that second try). Other 401s, such
+  // as a wrong current password, are answers to give the user: sending
+  // them again would only count another failure.
+  async function call(method, path, body, auth, retried) {
     const headers = {};
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (auth && access) headers["Authorization"] = "Bearer " + access;
@@ -68,8 +69,8 @@
     } catch (e) {
       return { ok: false, status: 0, body: { detail: "The server cannot be reached." } };
     }
-    if (res.status === 401 && auth && res.headers.has("WWW-Authenticate") && (await refresh())) {
-      return call(method, path, body, false);
+    if (res.status === 401 && auth && !retried && res.headers.has("WWW-Authenticate") && (await refresh())) {
+      return call(method, path, body, true, true);
     }
     let data = null;
     const type = res.headers.get("Content-Type") || "";
