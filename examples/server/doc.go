@@ -45,6 +45,10 @@
 //	OAUTH_REDIRECT_URIS         the exact URLs a provider flow may return to;
 //	                            default, when the page is served: PUBLIC_URL + "/",
 //	                            the page and nothing else
+//	AUTH_MFA                    two-step verification (TOTP and recovery codes);
+//	                            unset: on where its key outlives a restart
+//	                            (see below); false leaves it out; true turns
+//	                            it on (with a key pair, AUTH_MFA_KEY is required)
 //	AUTH_PASSKEYS               true (default): passkeys; false leaves them out
 //	WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS, WEBAUTHN_RP_NAME
 //	                            the relying party of passkeys, read by
@@ -60,6 +64,20 @@
 // browser refuses every passkey ceremony at an origin outside the RP ID.
 // Behind a proxy, set PUBLIC_URL to the public https:// address, or the
 // WEBAUTHN_* variables.
+//
+// Two-step verification is on with no configuration too, where the key
+// that seals the TOTP secrets outlives a restart: AUTH_MFA_KEY is set, or
+// JWT_SECRET_KEY is (the key is derived from it), or DATABASE_URL is
+// memory. With the random secret made at start over a database file, or a
+// key pair without AUTH_MFA_KEY, it stays off and the server logs why: after
+// a restart the secrets would no longer open, and a user who had turned it
+// on could not finish a sign-in until the operator removed the factor with
+// "server mfa-disable EMAIL". A JWT_SECRET_KEY that changes from run to run,
+// like the one of the command above, does the same harm: keep the same one,
+// or set AUTH_MFA_KEY. When it is on, the page offers a signed-in user to
+// set it up (a QR code and the key for typing, a first code, then ten
+// recovery codes shown once), to make new recovery codes and to turn it
+// off; a sign-in then asks for a code after the password.
 //
 // The page's refresh cookie is Secure: browsers keep it over plain HTTP only
 // at http://localhost and http://127.0.0.1, and the server warns at start

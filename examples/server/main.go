@@ -134,6 +134,11 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 	if err != nil {
 		return err
 	}
+	// AUTH_MFA unset: on where the TOTP secrets stay readable.
+	var mfaOff string
+	if strings.TrimSpace(getenv("AUTH_MFA")) == "" {
+		cfg.MFA, mfaOff = mfaDefault(getenv, randomSecret, set.DB)
+	}
 	passkeysOn, err := passkeysEnabled(getenv)
 	if err != nil {
 		return err
@@ -151,6 +156,9 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 	}
 	if randomCodeKey {
 		logger.Warn("AUTH_CODE_KEY is not set: using a random key; emailed codes and device tokens will not survive a restart and are not shared between instances")
+	}
+	if mfaOff != "" {
+		logger.Info(mfaOff)
 	}
 	cfg.Logger = logger
 
@@ -268,6 +276,7 @@ func run(ctx context.Context, getenv func(string) string, ln net.Listener, logOu
 		"store", set.DB.String(),
 		"mailer", mailDesc,
 		"rate_limits", limitDesc,
+		"mfa", svc.MFAEnabled(),
 	)
 	warnInsecureCookies(ln.Addr(), webMount != nil, logger)
 	serveErr := make(chan error, 1)

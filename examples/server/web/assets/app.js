@@ -49,9 +49,12 @@
   }
 
   // call sends a request to the cookie API and returns {ok, status, body}.
-  // With auth it sends the access token and, on a 401, refreshes once and
-  // tries again.
-  async function call(method, path, body, auth) {
+  // With auth it sends the access token and, when the server refuses the
+  // token (a 401 with WWW-Authenticate), refreshes once and tries again
+  // with the new token (retried marks that second try). Other 401s, such
+  // as a wrong current password, are answers to give the user: sending
+  // them again would only count another failure.
+  async function call(method, path, body, auth, retried) {
     const headers = {};
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (auth && access) headers["Authorization"] = "Bearer " + access;
@@ -66,8 +69,8 @@
     } catch (e) {
       return { ok: false, status: 0, body: { detail: "The server cannot be reached." } };
     }
-    if (res.status === 401 && auth && (await refresh())) {
-      return call(method, path, body, false);
+    if (res.status === 401 && auth && !retried && res.headers.has("WWW-Authenticate") && (await refresh())) {
+      return call(method, path, body, true, true);
     }
     let data = null;
     const type = res.headers.get("Content-Type") || "";
@@ -121,6 +124,7 @@
     document.body.dataset.state = "signed-out";
     delete document.body.dataset.signin;
     delete document.body.dataset.passkeys;
+    resetTOTP();
     startAutofill();
   }
 
@@ -139,6 +143,7 @@
     document.body.dataset.state = "signed-in";
     await loadDevices();
     await loadPasskeys();
+    await loadTOTP();
   }
 
   // signedIn keeps the tokens of a finished sign-in and shows the account;
@@ -460,6 +465,114 @@
     await loadPasskeys();
   }
 
+  // Two-step verification with TOTP: its status, the setup (the current
+  // password, then the QR code or the key, then a first code from the app),
+  // and once it is on, new recovery codes or turning it off (the password
+  // and a code). The state is left on the body for tests: data-totp is
+  // "off", "pending" (a setup waits for its first code) or "on".
+
+  // sessionGone reports whether an answer means the session has ended: a
+  // 401 other than a wrong current password, which is a 401 too.
+  function sessionGone(res) {
+    return res.status === 401 && !(res.body && res.body.code === "invalid_password");
+  }
+
+  async function loadTOTP() {
+    if ($("totp-section").hidden || document.body.dataset.state !== "signed-in") return;
+    const res = await call("GET", "/auth/mfa", undefined, true);
+    if (sessionGone(res)) {
+      ended();
+      return;
+    }
+    if (!res.ok) {
+      fail(res.body || {});
+      return;
+    }
+    const st = res.body;
+    const pending = !st.totp_enabled && !$("totp-enrol").hidden;
+    if (st.totp_enabled) hideEnrol();
+    let text = "Off: your password alone signs you in.";
+    if (st.totp_enabled) {
+      const left = st.recovery_codes_left;
+      text = "On: a sign-in asks for a code after your password. " +
+        (left === 0 ? "No recovery codes left: make new ones now." :
+          left === 1 ? "1 recovery code left: make new ones soon." :
+            left + " recovery codes left." + (left <= 3 ? " Make new ones soon." : ""));
+    }
+    $("totp-state").textContent = text;
+    $("totp-setup-form").hidden = st.totp_enabled || pending;
+    $("totp-manage-form").hidden = !st.totp_enabled;
+    document.body.dataset.totp = st.totp_enabled ? "on" : pending ? "pending" : "off";
+  }
+
+  // totpFail shows a refused TOTP request. When the factor was turned on or
+  // off elsewhere meanwhile (another tab, another device), the section
+  // shows what is true now.
+  async function totpFail(p) {
+    fail(p);
+    if (p.code === "mfa_already_enabled" || p.code === "mfa_not_enabled") {
+      hideEnrol();
+      await loadTOTP();
+    }
+  }
+
+  // showEnrol shows the new secret: the QR code (a data: URL, which the
+  // page's img-src allows) and the key for typing, in groups of four.
+  function showEnrol(s) {
+    hideCodes();
+    const qr = $("totp-qr");
+    qr.hidden = !(typeof s.qr_png === "string" && s.qr_png.startsWith("data:image/png;base64,"));
+    qr.src = qr.hidden ? "" : s.qr_png;
+    $("totp-secret").textContent = s.secret.replace(/(.{4})(?=.)/g, "$1 ");
+    $("totp-setup-form").hidden = true;
+    $("totp-enrol").hidden = false;
+    document.body.dataset.totp = "pending";
+    say("Add the key to your authenticator app, then type the code it shows.");
+    $("totp-confirm-code").focus();
+  }
+
+  // hideEnrol takes the secret off the page.
+  function hideEnrol() {
+    $("totp-enrol").hidden = true;
+    $("totp-confirm-form").reset();
+    $("totp-qr").removeAttribute("src");
+    $("totp-secret").textContent = "";
+  }
+
+  // showCodes shows recovery codes, which the server gives this once.
+  function showCodes(codes) {
+    $("totp-codes-list").replaceChildren(...codes.map((c) => {
+      const li = document.createElement("li");
+      li.textContent = c;
+      return li;
+    }));
+    $("totp-codes").hidden = false;
+    $("totp-codes").focus();
+  }
+
+  function hideCodes() {
+    $("totp-codes").hidden = true;
+    $("totp-codes-list").replaceChildren();
+  }
+
+  // resetTOTP clears the section when the user signs out: no secret and no
+  // recovery code stays in the page.
+  function resetTOTP() {
+    hideEnrol();
+    hideCodes();
+    $("totp-setup-form").reset();
+    $("totp-manage-form").reset();
+    $("totp-state").textContent = "";
+    delete document.body.dataset.totp;
+  }
+
+  // codeField reads a field that takes a TOTP code or a recovery code: six
+  // digits, spaces left out, are a TOTP code; anything else goes as typed.
+  function codeField(value) {
+    const digits = value.replace(/\s/g, "");
+    return /^[0-9]{6}$/.test(digits) ? digits : value.trim();
+  }
+
   async function loadDevices() {
     if ($("devices").closest("[data-requires]").hidden) return;
     const res = await call("GET", "/auth/devices", undefined, true);
@@ -719,6 +832,74 @@
       e.target.reset();
       say("Passkey added: " + res.body.name + ".");
       await loadPasskeys();
+    });
+
+    on("totp-setup-form", "submit", async (e) => {
+      const res = await call("POST", "/auth/mfa/totp/setup", form(e.target), true);
+      if (sessionGone(res)) {
+        ended();
+        return;
+      }
+      if (!res.ok) {
+        await totpFail(res.body || {});
+        return;
+      }
+      e.target.reset();
+      showEnrol(res.body);
+    });
+
+    on("totp-confirm-form", "submit", async () => {
+      const code = $("totp-confirm-code").value.replace(/\s/g, "");
+      const res = await call("POST", "/auth/mfa/totp/confirm", { code }, true);
+      if (sessionGone(res)) {
+        ended();
+        return;
+      }
+      if (!res.ok) {
+        await totpFail(res.body || {});
+        if (!$("totp-enrol").hidden) $("totp-confirm-code").select();
+        return;
+      }
+      hideEnrol();
+      say("Two-step verification is on.");
+      showCodes(res.body.recovery_codes);
+      await loadTOTP();
+    });
+
+    on("totp-enrol-cancel", "click", async () => {
+      hideEnrol();
+      say("Setup cancelled: two-step verification stays off.");
+      await loadTOTP();
+      $("totp-setup-password").focus();
+    });
+
+    on("totp-codes-done", "click", async () => {
+      hideCodes();
+      $("totp-title").focus();
+    });
+
+    on("totp-manage-form", "submit", async (e) => {
+      const data = form(e.target);
+      data.code = codeField(data.code);
+      const off = Boolean(e.submitter && e.submitter.id === "totp-disable");
+      const res = await call("POST", off ? "/auth/mfa/totp/disable" : "/auth/mfa/recovery-codes", data, true);
+      if (sessionGone(res)) {
+        ended();
+        return;
+      }
+      if (!res.ok) {
+        await totpFail(res.body || {});
+        return;
+      }
+      e.target.reset();
+      if (off) {
+        hideCodes();
+        say("Two-step verification is off: your password alone signs you in.");
+      } else {
+        say("New recovery codes: the old ones no longer work.");
+        showCodes(res.body.recovery_codes);
+      }
+      await loadTOTP();
     });
   }
 
