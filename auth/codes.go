@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/forgeauth/forgeauth/password"
 	"math/big"
 	"time"
 
@@ -429,8 +428,9 @@ func (s *Service) ChangePassword(ctx context.Context, id Identity, current, newP
 // checkCurrentPassword loads the signed-in user and checks their current
 // password under the change-password limits (counted before the hash,
 // given back when it is right); a wrong one is audited as a failure of
-// kind. It returns ErrInvalidToken when the user is gone and
-// ErrInvalidPassword for a wrong password, or for an account without one.
+// kind. It returns ErrInvalidToken when the user is gone,
+// ErrInvalidPassword for a wrong password, and [ErrNoPassword] for an
+// account without one.
 // Every flow that asks for the current password goes through it.
 func (s *Service) checkCurrentPassword(ctx context.Context, id Identity, pw string, c Client, kind EventKind) (store.User, error) {
 	u, err := s.store.UserByID(ctx, id.Claims.UserID)
@@ -440,19 +440,16 @@ func (s *Service) checkCurrentPassword(ctx context.Context, id Identity, pw stri
 	case err != nil:
 		return store.User{}, storeErr("find user", err)
 	}
+	if u.HashedPassword == "" {
+		// Nothing to check, and nothing to hide from the account's own
+		// session: it signs in with passkeys or providers only.
+		s.emit(ctx, kind, OutcomeFailure, u.ID, id.Claims.SessionID, c, "no_password")
+		return store.User{}, ErrNoPassword
+	}
 	if err := reserve(ctx, s.passwordLimits, u.ID); err != nil {
 		return store.User{}, err
 	}
-	// An account without a password is checked against the dummy hash, so
-	// the answer takes as long as for one with a password.
-	hash := u.HashedPassword
-	if hash == "" {
-		hash = s.dummyHash
-	}
-	err = s.hasher.Verify(ctx, pw, hash)
-	if err == nil && u.HashedPassword == "" {
-		err = password.ErrMismatch
-	}
+	err = s.hasher.Verify(ctx, pw, u.HashedPassword)
 	if err != nil {
 		if !isMismatch(err) {
 			s.refund(ctx, s.passwordLimits, u.ID)

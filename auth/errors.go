@@ -20,6 +20,10 @@ var (
 	ErrInvalidRefreshToken = errors.New("auth: invalid refresh token")
 	// ErrInvalidPassword: change-password with a wrong current password.
 	ErrInvalidPassword = errors.New("auth: invalid current password")
+	// ErrNoPassword: a flow that confirms with the current password, for
+	// an account that has none (it signs in with passkeys or providers
+	// only; forgot-password sets one).
+	ErrNoPassword = errors.New("auth: the account has no password")
 	// ErrInvalidCode: a verification or reset code that is wrong, expired,
 	// used, out of attempts or for another purpose (one answer for all).
 	ErrInvalidCode = errors.New("auth: invalid or expired code")

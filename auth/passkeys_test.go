@@ -701,7 +701,8 @@ func TestDeleteAccountWithCode(t *testing.T) {
 	id := f.identity(t, tok)
 
 	require.ErrorIs(t, f.svc.DeleteAccountWithCode(ctx, id, "123456", auth.Client{}), auth.ErrInvalidCode, "no code asked for yet")
-	require.ErrorIs(t, f.svc.DeleteAccount(ctx, id, "", auth.Client{}), auth.ErrInvalidPassword, "no password to confirm with")
+	require.ErrorIs(t, f.svc.DeleteAccount(ctx, id, "", auth.Client{}), auth.ErrNoPassword, "no password to confirm with")
+	require.ErrorIs(t, f.svc.DeleteAccount(ctx, id, "forgeauth dummy password", auth.Client{}), auth.ErrNoPassword)
 	require.NoError(t, f.svc.RequestDeletionCode(ctx, id, auth.Client{}))
 	code := f.codeSkippingNotices(t, "kate@example.com")
 	var mail mailer.Message

@@ -318,13 +318,14 @@ func TestDeleteMeWithCode(t *testing.T) {
 		wrong = "111111"
 	}
 	del(`{"code":"`+wrong+`"}`).problem(t, http.StatusBadRequest, "invalid_code")
-	del(`{"current_password":"anything"}`).problem(t, http.StatusUnauthorized, "invalid_password")
+	p := del(`{"current_password":"anything"}`).problem(t, http.StatusBadRequest, "bad_request")
+	assert.Equal(t, "no_password", p.Errors[0].Code)
 	del(`{"code":"` + code + `"}`).expectNoContent(t)
 	f.do(t, req{method: "GET", path: prefix + "/users/me", bearer: tok.AccessToken}).problem(t, http.StatusUnauthorized, "invalid_token")
 
 	// A password account asks for no code.
 	f.verifiedUser(t, "alice")
 	alice := f.login(t, "alice").AccessToken
-	p := f.do(t, req{method: "POST", path: prefix + "/users/me/deletion-code", bearer: alice}).problem(t, http.StatusBadRequest, "bad_request")
+	p = f.do(t, req{method: "POST", path: prefix + "/users/me/deletion-code", bearer: alice}).problem(t, http.StatusBadRequest, "bad_request")
 	assert.Equal(t, "password_set", p.Errors[0].Code)
 }

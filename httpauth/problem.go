@@ -228,6 +228,10 @@ func (h *Handler) toProblem(r *http.Request, err error) *problem {
 		return newProblem(codeInvalidCredentials, "Incorrect username or password.")
 	case errors.Is(err, auth.ErrInvalidRefreshToken):
 		return newProblem(codeInvalidRefreshToken, "The refresh token is invalid, expired or revoked.")
+	case errors.Is(err, auth.ErrNoPassword):
+		p := newProblem(codeBadRequest, "This account has no password: it signs in with passkeys or providers only. Set one through forgot-password first.")
+		p.Errors = []fieldError{{Field: "current_password", Code: "no_password", Message: "This account has no password."}}
+		return p
 	case errors.Is(err, auth.ErrInvalidPassword):
 		return newProblem(codeInvalidPassword, "The current password is incorrect.")
 	case errors.Is(err, auth.ErrInvalidCode):

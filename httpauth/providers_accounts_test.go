@@ -177,11 +177,13 @@ func TestOAuthLastLoginMethod(t *testing.T) {
 	require.Equal(t, http.StatusConflict, res.StatusCode)
 	assert.Equal(t, "last_login_method", problemCode(t, body))
 
-	// Linking needs the current password, which this account does not have.
+	// Linking needs the current password, which this account does not
+	// have: no guess (not even the service's dummy) gets through.
 	res, body = e.hop(t, "POST", e.srv.URL+prefix+"/auth/oauth/github/link",
 		`{"current_password":"forgeauth dummy password","redirect_uri":"`+appRedirect+`"}`, tok.AccessToken)
-	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
-	assert.Equal(t, "invalid_password", problemCode(t, body))
+	require.Equal(t, http.StatusBadRequest, res.StatusCode)
+	assert.Equal(t, "bad_request", problemCode(t, body))
+	assert.Contains(t, string(body), `"no_password"`)
 
 	// Someone else's identity is not found.
 	e.passwordUser(t, "bob", "bob@example.com")
