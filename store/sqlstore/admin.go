@@ -125,9 +125,8 @@ func (s *Store) ChangeEmailWithCode(ctx context.Context, userID, codeHash string
 // index), whose folded username or email starts with the folded q.Prefix.
 // The prefix is compared as text with substr, never as a LIKE pattern.
 func (s *Store) ListUsers(ctx context.Context, q store.UserQuery) ([]store.User, error) {
-	out := []store.User{}
 	if q.Limit < 1 || !storable(q.Prefix, q.After) {
-		return out, nil
+		return []store.User{}, nil
 	}
 	query := `SELECT ` + userColumns + ` FROM {p}users WHERE id > $1`
 	args := []any{q.After}
@@ -136,22 +135,7 @@ func (s *Store) ListUsers(ctx context.Context, q store.UserQuery) ([]store.User,
 		args = append(args, prefix, utf8.RuneCountInString(prefix))
 	}
 	query += ` ORDER BY id LIMIT ` + strconv.Itoa(q.Limit)
-	rows, err := s.db.QueryContext(ctx, s.sql(query), args...)
-	if err != nil {
-		return nil, s.wrap(ctx, "list users", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, s.wrap(ctx, "list users", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(ctx, "list users", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "list users", query, func(r rowScanner) (store.User, error) { return scanUser(r) }, args...)
 }
 
 // UpdateUser sets the flags up names and UpdatedAt in one transaction; a

@@ -129,6 +129,28 @@ func (s *Store) inImmediateTx(ctx context.Context, fn func(q querier) error) (er
 // errNoRows reports whether err is sql.ErrNoRows.
 func errNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
+// queryAll runs query (of the store's {p} and $n form) and scans every row
+// with scan; op names the operation in errors. No row is an empty slice.
+func queryAll[T any](ctx context.Context, s *Store, op, query string, scan func(rowScanner) (T, error), args ...any) ([]T, error) {
+	rows, err := s.db.QueryContext(ctx, s.sql(query), args...)
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, s.wrap(ctx, op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	return out, nil
+}
+
 // storable reports whether every one of texts is text that both dialects
 // store and compare alike: valid UTF-8 without a NUL byte. PostgreSQL
 // refuses the others with an error (SQLSTATE 22021), SQLite would store

@@ -99,27 +99,11 @@ func (s *Store) IdentityBySubject(ctx context.Context, provider, subject string)
 
 // Identities lists the user's identities, oldest first.
 func (s *Store) Identities(ctx context.Context, userID string) ([]store.Identity, error) {
-	out := []store.Identity{}
 	if !storable(userID) {
-		return out, nil
+		return []store.Identity{}, nil
 	}
-	rows, err := s.db.QueryContext(ctx, s.sql(`SELECT `+identityColumns+` FROM {p}identities
-		WHERE user_id = $1 ORDER BY created_at, id`), userID)
-	if err != nil {
-		return nil, s.wrap(ctx, "identities", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		i, err := scanIdentity(rows)
-		if err != nil {
-			return nil, s.wrap(ctx, "identities", err)
-		}
-		out = append(out, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(ctx, "identities", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "identities", `SELECT `+identityColumns+` FROM {p}identities
+		WHERE user_id = $1 ORDER BY created_at, id`, scanIdentity, userID)
 }
 
 // DeleteIdentity removes the user's identity unless it is the user's last

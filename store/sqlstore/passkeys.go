@@ -189,27 +189,11 @@ func (s *Store) CreateUserWithPasskey(ctx context.Context, u store.User, handle 
 // Passkeys lists the user's passkeys, oldest first (by ID when two were
 // created at the same moment).
 func (s *Store) Passkeys(ctx context.Context, userID string) ([]store.Passkey, error) {
-	out := []store.Passkey{}
 	if !storable(userID) {
-		return out, nil
+		return []store.Passkey{}, nil
 	}
-	rows, err := s.db.QueryContext(ctx, s.sql(`SELECT `+passkeyColumns+` FROM {p}passkeys
-		WHERE user_id = $1 ORDER BY created_at, id`), userID)
-	if err != nil {
-		return nil, s.wrap(ctx, "passkeys", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		p, err := scanPasskey(rows)
-		if err != nil {
-			return nil, s.wrap(ctx, "passkeys", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(ctx, "passkeys", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "passkeys", `SELECT `+passkeyColumns+` FROM {p}passkeys
+		WHERE user_id = $1 ORDER BY created_at, id`, scanPasskey, userID)
 }
 
 // PasskeyByCredentialID returns the passkey with the credential id, or
