@@ -42,20 +42,16 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 
 // POST /auth/login (JSON or form): 200 with the tokens.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
-	var login, pw, deviceName, deviceType, deviceToken string
-	if err := h.decodeBody(w, r, acceptJSON|acceptForm, []field{
+	var login, pw string
+	var d device
+	if err := h.decodeBody(w, r, acceptJSON|acceptForm, append([]field{
 		{name: "username", required: true, dst: &login},
 		{name: "password", required: true, dst: &pw},
-		{name: "device_name", dst: &deviceName},
-		{name: "device_type", dst: &deviceType},
-		{name: "device_token", dst: &deviceToken},
-	}); err != nil {
+	}, d.fields(true)...)); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	c := h.client(r, deviceName, deviceType)
-	c.DeviceToken = deviceToken
-	t, err := h.svc.Login(r.Context(), login, pw, c)
+	t, err := h.svc.Login(r.Context(), login, pw, h.deviceClient(r, d))
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -520,6 +520,28 @@ func (h *Handler) clientNetwork(r *http.Request) string {
 // derived from the User-Agent, each cleaned (control characters dropped,
 // invalid UTF-8 replaced) and cut to 256 characters. A User-Agent is cleaned
 // rather than refused: a browser user cannot change it.
+// device is the optional body members that describe the device of a new
+// session: device_name and device_type (derived from the User-Agent when
+// absent) and, where a route takes it, the device_token of an earlier
+// login.
+type device struct{ name, typ, token string }
+
+// fields returns the members; withToken adds device_token.
+func (d *device) fields(withToken bool) []field {
+	fs := []field{{name: "device_name", dst: &d.name}, {name: "device_type", dst: &d.typ}}
+	if withToken {
+		fs = append(fs, field{name: "device_token", dst: &d.token})
+	}
+	return fs
+}
+
+// deviceClient is client for a route that starts a session on d.
+func (h *Handler) deviceClient(r *http.Request, d device) auth.Client {
+	c := h.client(r, d.name, d.typ)
+	c.DeviceToken = d.token
+	return c
+}
+
 func (h *Handler) client(r *http.Request, deviceName, deviceType string) auth.Client {
 	ua := r.Header.Get("User-Agent")
 	name, typ := parseUserAgent(ua)

@@ -136,14 +136,13 @@ func (h *Handler) recoveryCodes(w http.ResponseWriter, r *http.Request) {
 
 // POST /auth/mfa/verify: 200 with the tokens of the finished login.
 func (h *Handler) verifyMFA(w http.ResponseWriter, r *http.Request) {
-	var tok, code, recovery, deviceName, deviceType string
-	if err := h.decodeBody(w, r, acceptJSON, []field{
+	var tok, code, recovery string
+	var d device
+	if err := h.decodeBody(w, r, acceptJSON, append([]field{
 		{name: "mfa_token", required: true, dst: &tok},
 		{name: "code", dst: &code},
 		{name: "recovery_code", dst: &recovery},
-		{name: "device_name", dst: &deviceName},
-		{name: "device_type", dst: &deviceType},
-	}); err != nil {
+	}, d.fields(false)...)); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
@@ -152,7 +151,7 @@ func (h *Handler) verifyMFA(w http.ResponseWriter, r *http.Request) {
 			fieldError{Field: "code", Code: fieldRequired, Message: "Give a TOTP code or a recovery code, not both."}))
 		return
 	}
-	t, err := h.svc.VerifyMFA(r.Context(), tok, code, recovery, h.client(r, deviceName, deviceType))
+	t, err := h.svc.VerifyMFA(r.Context(), tok, code, recovery, h.deviceClient(r, d))
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -199,21 +199,17 @@ func (h *Handler) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 
 // POST /auth/passkeys/login/finish: 200 with the tokens, as login answers.
 func (h *Handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
-	var id, deviceName, deviceType, deviceToken string
+	var id string
 	var cred json.RawMessage
-	if err := h.decodeBody(w, r, acceptJSON, []field{
+	var d device
+	if err := h.decodeBody(w, r, acceptJSON, append([]field{
 		{name: "ceremony_id", required: true, dst: &id},
 		{name: "credential", required: true, object: &cred},
-		{name: "device_name", dst: &deviceName},
-		{name: "device_type", dst: &deviceType},
-		{name: "device_token", dst: &deviceToken},
-	}); err != nil {
+	}, d.fields(true)...)); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	c := h.client(r, deviceName, deviceType)
-	c.DeviceToken = deviceToken
-	t, err := h.svc.FinishPasskeyLogin(r.Context(), id, cred, c)
+	t, err := h.svc.FinishPasskeyLogin(r.Context(), id, cred, h.deviceClient(r, d))
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		writeProblem(w, newProblem(codeInvalidCredentials, "The passkey was not accepted."))
 		return

@@ -113,16 +113,15 @@ func (h *Handler) oauthCallback(w http.ResponseWriter, r *http.Request) {
 
 // POST /auth/oauth/exchange: 200 with the tokens of a provider sign-in.
 func (h *Handler) oauthExchange(w http.ResponseWriter, r *http.Request) {
-	var code, deviceName, deviceType string
-	if err := h.decodeBody(w, r, acceptJSON, []field{
+	var code string
+	var d device
+	if err := h.decodeBody(w, r, acceptJSON, append([]field{
 		{name: "code", required: true, dst: &code},
-		{name: "device_name", dst: &deviceName},
-		{name: "device_type", dst: &deviceType},
-	}); err != nil {
+	}, d.fields(false)...)); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	t, err := h.svc.ExchangeOAuthCode(r.Context(), code, h.client(r, deviceName, deviceType))
+	t, err := h.svc.ExchangeOAuthCode(r.Context(), code, h.deviceClient(r, d))
 	if err != nil {
 		h.providerErr(w, r, err)
 		return
