@@ -5,7 +5,7 @@ package forgeauth_test
 var passkeyCases = []securityCase{
 	{"34", "a wrong origin or RP ID, a reused or expired ceremony, a ceremony begun for one user and finished for another, an assertion by another user's credential, a counter that goes backwards: all refused, nothing issued",
 		map[string][]string{
-			"auth":            {"testPasskeyCeremonyRules", "testPasskeyRefusedAssertions", "testPasskeyCounter", "testPasskeyConcurrentFinish", "testPasskeyConcurrentCounter", "TestPasskeyConfigFromEnv"},
+			"auth":            {"testPasskeyCeremonyRules", "testPasskeyRefusedAssertions", "testPasskeyCounter", "testPasskeyConcurrentFinish", "testPasskeyConcurrentCounter", "TestPasskeyConfigFromEnv", "TestPasskeyCeremonyAcrossInstances"},
 			"httpauth":        {"TestPasskeyBadRequests"},
 			"store/storetest": {"testPasskeySignCounter", "testPasskeyConcurrentUse"},
 		}},

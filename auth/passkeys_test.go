@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/forgeauth/forgeauth/auth"
+	"github.com/forgeauth/forgeauth/auth/authtest"
 	"github.com/forgeauth/forgeauth/internal/fakeauthn"
 	"github.com/forgeauth/forgeauth/mailer"
 	"github.com/forgeauth/forgeauth/store"
@@ -755,4 +756,44 @@ func wrongCode(code string) string {
 		return "111111"
 	}
 	return "000000"
+}
+
+// A ceremony begun on one instance finishes on another: the ceremony is
+// a ticket in the shared store, not state of the process. Run on SQLite,
+// and on PostgreSQL when FORGEAUTH_TEST_POSTGRES_URL is set, with two
+// services on one database.
+func TestPasskeyCeremonyAcrossInstances(t *testing.T) {
+	for name, newStore := range map[string]storeFactory{"memory": newMemStore, "sqlite": newSQLiteStore, "postgres": newPostgresStore} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := newStore(t)
+			same := func(c *auth.Config) {
+				c.Store = st
+				c.Token = token.Config{Secret: []byte("0123456789abcdef0123456789abcdef")}
+				passkeysOn(c)
+			}
+			a, b := authtest.New(t, same), authtest.New(t, same)
+			u := a.CreateUser(t, "alice", "alice@example.com")
+			tok := a.SignIn(t, u)
+			id, err := b.Service.Authenticate(ctx, tok.AccessToken)
+			require.NoError(t, err)
+			key := fakeauthn.New(passkeyOrigin)
+
+			c, err := a.Service.BeginPasskeyRegistration(ctx, id, auth.Client{})
+			require.NoError(t, err)
+			cred, _, err := key.Create(c.Options)
+			require.NoError(t, err)
+			_, err = b.Service.FinishPasskeyRegistration(ctx, id, c.ID, cred, "", auth.Client{})
+			require.NoError(t, err, "registration begun on a, finished on b")
+
+			c, err = b.Service.BeginPasskeyLogin(ctx, "alice", "", auth.Client{})
+			require.NoError(t, err)
+			assertion, err := key.Get(c.Options)
+			require.NoError(t, err)
+			_, err = a.Service.FinishPasskeyLogin(ctx, c.ID, assertion, auth.Client{})
+			require.NoError(t, err, "sign-in begun on b, finished on a")
+			_, err = b.Service.FinishPasskeyLogin(ctx, c.ID, assertion, auth.Client{})
+			require.ErrorIs(t, err, auth.ErrInvalidCode, "and spent for both")
+		})
+	}
 }
