@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/forgeauth/forgeauth/auth"
+	"github.com/forgeauth/forgeauth/store"
 )
 
 // acceptedDetail is the body of every 202 of resend-verification and
@@ -32,8 +33,14 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	h.writeRegistered(w, r, u)
+}
+
+// writeRegistered answers a sign-up (register, or a passkey sign-up): 201
+// with the new user, or, under uniform registration, 202 with one body for
+// a new address and a taken one.
+func (h *Handler) writeRegistered(w http.ResponseWriter, r *http.Request, u store.User) {
 	if h.svc.UniformRegistration() {
-		// One answer for a new address and a taken one.
 		h.writeJSON(w, r, http.StatusAccepted, detailJSON{Detail: registerAcceptedDetail})
 		return
 	}

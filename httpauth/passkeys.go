@@ -167,11 +167,7 @@ func (h *Handler) passkeySignupFinish(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if h.svc.UniformRegistration() {
-		h.writeJSON(w, r, http.StatusAccepted, detailJSON{Detail: registerAcceptedDetail})
-		return
-	}
-	h.writeJSON(w, r, http.StatusCreated, newUserJSON(u))
+	h.writeRegistered(w, r, u)
 }
 
 // POST /auth/passkeys/login/begin: 200 with the ceremony of a sign-in.
