@@ -81,10 +81,10 @@ func (s *Store) insertHandle(ctx context.Context, q querier, userID string, hand
 	return err
 }
 
-// UserHandle returns the user's WebAuthn handle, storing handle as it when
-// the user has none yet, in one transaction under the user's lock: of
-// concurrent calls for one user the first stores its handle and the others
-// read it, and a user who has a handle keeps it whatever handle is. It
+// UserHandle returns the user's WebAuthn handle, read without a lock when
+// the user has one (they keep it whatever handle is), and otherwise stored
+// as handle in one transaction under the user's lock: of concurrent first
+// calls for one user the first stores its handle and the others read it. It
 // returns [store.ErrNotFound] for an unknown user, a *[store.ConflictError]
 // naming [store.FieldID] when handle is another user's, and an error for an
 // empty handle.
@@ -95,8 +95,17 @@ func (s *Store) UserHandle(ctx context.Context, userID string, handle []byte) ([
 	if !storable(userID) {
 		return nil, store.ErrNotFound
 	}
+	// Every sign-in asks; all but a user's first registration find one,
+	// with a plain read and no lock.
 	var stored []byte
-	err := s.inTx(ctx, func(q querier) error {
+	err := s.db.QueryRowContext(ctx, s.sql(`SELECT handle FROM {p}webauthn_users WHERE user_id = $1`), userID).Scan(&stored)
+	if err == nil {
+		return stored, nil
+	}
+	if !errNoRows(err) {
+		return nil, s.wrap(ctx, "user handle", err)
+	}
+	err = s.inTx(ctx, func(q querier) error {
 		if err := s.lockUser(ctx, q, userID); err != nil {
 			return err
 		}
