@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -796,4 +797,77 @@ func TestPasskeyCeremonyAcrossInstances(t *testing.T) {
 			require.ErrorIs(t, err, auth.ErrInvalidCode, "and spent for both")
 		})
 	}
+}
+
+// The error paths of the passkey flows that the cases above do not reach.
+func TestPasskeyErrorPaths(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("a credential over 64 KiB", func(t *testing.T) {
+		f := newFixture(t, newMemStore, passkeysOn)
+		c, err := f.svc.BeginPasskeyLogin(ctx, "", "", auth.Client{})
+		require.NoError(t, err)
+		big := json.RawMessage(`{"id":"` + strings.Repeat("A", 65<<10) + `"}`)
+		_, err = f.svc.FinishPasskeyLogin(ctx, c.ID, big, auth.Client{})
+		var ce *auth.CredentialError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, auth.CredentialMalformed, ce.Reason)
+	})
+
+	t.Run("a disabled user's passkey", func(t *testing.T) {
+		f := newFixture(t, newMemStore, passkeysOn)
+		u := f.verifiedUser(t, "alice")
+		a := fakeauthn.New(passkeyOrigin)
+		f.addPasskey(t, a, f.identity(t, f.login(t, "alice", strongPassword)))
+		require.NoError(t, f.store.SetActive(ctx, u.ID, false, f.clock.Now()))
+		before := f.sessions(t, u.ID)
+		_, err := f.passkeyLogin(t, a, "", "")
+		require.ErrorIs(t, err, auth.ErrInactiveUser)
+		assert.Equal(t, before, f.sessions(t, u.ID))
+	})
+
+	t.Run("a password changed between the two steps", func(t *testing.T) {
+		f := newFixture(t, newMemStore, passkeysOn, mfaOn)
+		e := f.enrol(t, "alice")
+		a := fakeauthn.New(passkeyOrigin)
+		id := f.identity(t, e.tokens)
+		f.addPasskey(t, a, id)
+		mfaToken := f.challenge(t, "alice")
+		c, err := f.svc.BeginPasskeyLogin(ctx, "", mfaToken, auth.Client{})
+		require.NoError(t, err)
+		require.NoError(t, f.svc.ChangePassword(ctx, id, strongPassword, otherPassword, auth.Client{}))
+		cred, err := a.Get(c.Options)
+		require.NoError(t, err)
+		_, err = f.svc.FinishPasskeyLogin(ctx, c.ID, cred, auth.Client{})
+		require.ErrorIs(t, err, auth.ErrInvalidMFAToken, "the first step's password is no longer the account's")
+	})
+
+	t.Run("the second step of a user deleted meanwhile", func(t *testing.T) {
+		f := newFixture(t, newMemStore, passkeysOn, mfaOn)
+		e := f.enrol(t, "alice")
+		f.addPasskey(t, fakeauthn.New(passkeyOrigin), f.identity(t, e.tokens))
+		mfaToken := f.challenge(t, "alice")
+		require.NoError(t, f.store.DeleteUser(ctx, e.user.ID))
+		_, err := f.svc.BeginPasskeyLogin(ctx, "", mfaToken, auth.Client{})
+		require.ErrorIs(t, err, auth.ErrInvalidMFAToken)
+	})
+
+	t.Run("a taken address under uniform registration", func(t *testing.T) {
+		f := newFixture(t, newMemStore, passkeysOn, func(c *auth.Config) {
+			c.Lifecycle.UniformRegistration = true
+			c.Lifecycle.NoticesOff = nil
+		})
+		owner := f.verifiedUser(t, "owner")
+		c, err := f.svc.BeginPasskeySignup(ctx, "newbie", "owner@example.com", auth.Client{})
+		require.NoError(t, err, "no early answer that would tell the address is taken")
+		cred, _, err := fakeauthn.New(passkeyOrigin).Create(c.Options)
+		require.NoError(t, err)
+		u, err := f.svc.FinishPasskeySignup(ctx, c.ID, cred, "", auth.Client{})
+		require.NoError(t, err)
+		assert.Zero(t, u, "the answer of a new address, with no user")
+		assert.Empty(t, f.passkeys(t, owner.ID), "nothing added to the owner's account")
+		_, err = f.store.UserByUsername(ctx, "newbie")
+		require.ErrorIs(t, err, store.ErrNotFound)
+		assert.Equal(t, []mailer.Kind{mailer.NoticeSignupAttempt}, f.notices(t, f.svc, "owner@example.com"))
+	})
 }
