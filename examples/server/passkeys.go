@@ -13,15 +13,7 @@ import (
 // passkeysEnabled reads AUTH_PASSKEYS: true by default; false leaves
 // passkeys out, whatever WEBAUTHN_* say.
 func passkeysEnabled(getenv func(string) string) (bool, error) {
-	v := strings.TrimSpace(getenv("AUTH_PASSKEYS"))
-	if v == "" {
-		return true, nil
-	}
-	on, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, &auth.EnvError{Name: "AUTH_PASSKEYS", Reason: "want true or false"}
-	}
-	return on, nil
+	return onByDefault(getenv, "AUTH_PASSKEYS")
 }
 
 // passkeyDefaults completes the relying party that auth.ConfigFromEnv read so

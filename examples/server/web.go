@@ -69,13 +69,19 @@ func newWeb(svc *auth.Service, opts httpauth.Options, getenv func(string) string
 // pageEnabled reads AUTH_COOKIES: true (the default) serves the page and
 // its cookie API. It returns an *auth.EnvError for a bad value.
 func pageEnabled(getenv func(string) string) (bool, error) {
-	v := strings.TrimSpace(getenv("AUTH_COOKIES"))
+	return onByDefault(getenv, "AUTH_COOKIES")
+}
+
+// onByDefault reads the boolean variable name, true when unset, and
+// returns an *auth.EnvError for a value that is not a boolean.
+func onByDefault(getenv func(string) string, name string) (bool, error) {
+	v := strings.TrimSpace(getenv(name))
 	if v == "" {
 		return true, nil
 	}
 	on, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, &auth.EnvError{Name: "AUTH_COOKIES", Reason: "want true or false"}
+		return false, &auth.EnvError{Name: name, Reason: "want true or false"}
 	}
 	return on, nil
 }
